@@ -1,0 +1,15 @@
+"""Checking the quickstart's views with flask_condpoll.testing."""
+
+from flask_condpoll.testing import check_conditional
+
+from .quickstart import app
+from .quickstart import VERSIONS
+
+
+def test_items_are_conditional():
+    client = app.test_client()
+
+    def change():
+        VERSIONS[1] += 1
+
+    check_conditional(client, "/lists/1/items", change=change, unsafe_method="POST")

@@ -1,0 +1,164 @@
+"""The :class:`CondPoll` extension object and its per-application state."""
+
+from __future__ import annotations
+
+import typing as t
+from collections.abc import Callable
+from collections.abc import Iterable
+
+from flask import Flask
+
+from .etag import derive_key
+from .etag import TagMaker
+
+if t.TYPE_CHECKING:
+    from .conditional import Declaration
+
+#: Configuration keys and their defaults.
+DEFAULTS: dict[str, object] = {
+    "CONDPOLL_SECRET_KEY": None,
+    "CONDPOLL_WEAK": True,
+    "CONDPOLL_VARY": ("HX-Request", "X-Up-Target"),
+    "CONDPOLL_CACHE_CONTROL": "private, no-cache",
+    "CONDPOLL_FRAGMENT_CACHE_CONTROL": "no-store",
+}
+
+#: Request headers sent by polling clients (htmx, Unpoly). A request carrying
+#: one of them gets ``CONDPOLL_FRAGMENT_CACHE_CONTROL``.
+FRAGMENT_HEADERS = ("HX-Request", "X-Up-Target")
+
+Mixin = Callable[[], object]
+F = t.TypeVar("F", bound=Mixin)
+
+
+class CondPoll:
+    """Conditional requests for Flask views.
+
+    Register it with an application directly or through :meth:`init_app`::
+
+        condpoll = CondPoll(app)
+
+    :param app: the application to register with now.
+    """
+
+    def __init__(self, app: Flask | None = None) -> None:
+        self._mixins: list[Mixin] = []
+        if app is not None:
+            self.init_app(app)
+
+    def init_app(self, app: Flask) -> None:
+        """Register the extension with ``app`` and read its configuration.
+
+        :raises RuntimeError: if a :class:`CondPoll` is already registered on
+            ``app``.
+        """
+        if "condpoll" in app.extensions:
+            raise RuntimeError(
+                "A 'CondPoll' instance has already been registered on this Flask"
+                " app. Import and use that instance instead."
+            )
+        for key, value in DEFAULTS.items():
+            app.config.setdefault(key, value)
+        app.extensions["condpoll"] = CondPollState(self, app)
+
+    @property
+    def mixins(self) -> tuple[Mixin, ...]:
+        """The registered ETag mixins, in registration order."""
+        return tuple(self._mixins)
+
+    def etag_mixin(self, func: F) -> F:
+        """Register a function whose value is mixed into every ETag.
+
+        Use it for whatever selects a different page for the same URL and
+        data: the current user, the locale, a deploy id. It is called with no
+        arguments once per conditional request; if it raises, the request
+        fails open like a failing generator. ::
+
+            @condpoll.etag_mixin
+            def current_user_id():
+                return session.get("user_id")
+        """
+        self._mixins.append(func)
+        return func
+
+
+class Resolved(t.NamedTuple):
+    """A view's declaration resolved against one application's config."""
+
+    weak: bool
+    vary: tuple[str, ...]
+    cache_control: str | None
+    fragment_cache_control: str | None
+
+
+class CondPollState:
+    """Per-application state, in ``app.extensions["condpoll"]``.
+
+    Configuration is read once, when :meth:`CondPoll.init_app` runs.
+    """
+
+    def __init__(self, extension: CondPoll, app: Flask) -> None:
+        config = app.config
+        self.extension = extension
+        self.weak = bool(config["CONDPOLL_WEAK"])
+        self.vary = _header_names(config["CONDPOLL_VARY"], "CONDPOLL_VARY")
+        self.cache_control: str | None = config["CONDPOLL_CACHE_CONTROL"]
+        self.fragment_cache_control: str | None = config[
+            "CONDPOLL_FRAGMENT_CACHE_CONTROL"
+        ]
+        self._app = app
+        self._tags: TagMaker | None = None
+        self._resolved: dict[Declaration, Resolved] = {}
+
+    @property
+    def tags(self) -> TagMaker:
+        """The tag maker, keyed from ``CONDPOLL_SECRET_KEY`` or ``SECRET_KEY``.
+
+        The key is derived on first use, so the secret may be configured
+        after :meth:`CondPoll.init_app`.
+
+        :raises RuntimeError: if neither key is set.
+        """
+        if self._tags is None:
+            secret = self._app.config["CONDPOLL_SECRET_KEY"] or self._app.secret_key
+            if not secret:
+                raise RuntimeError(
+                    "flask-condpoll needs a key for its ETags: set SECRET_KEY or"
+                    " CONDPOLL_SECRET_KEY in the app config."
+                )
+            self._tags = TagMaker(derive_key(secret))
+        return self._tags
+
+    def resolve(self, declaration: Declaration) -> Resolved:
+        """Return ``declaration``'s settings with config defaults filled in."""
+        try:
+            return self._resolved[declaration]
+        except KeyError:
+            pass
+        vary = self.vary if declaration.vary is None else declaration.vary
+        if declaration.cache_control is None:
+            page, fragment = self.cache_control, self.fragment_cache_control
+        else:
+            page = fragment = declaration.cache_control
+        resolved = Resolved(
+            weak=self.weak if declaration.weak is None else declaration.weak,
+            vary=vary,
+            cache_control=page,
+            fragment_cache_control=fragment,
+        )
+        self._resolved[declaration] = resolved
+        return resolved
+
+
+def _header_names(names: Iterable[str] | str, setting: str) -> tuple[str, ...]:
+    """Validate a list of request header names from config or a decorator."""
+    if isinstance(names, str):
+        raise TypeError(
+            f"{setting} must be a list of header names, not the string {names!r};"
+            f" write [{names!r}]."
+        )
+    result = tuple(names)
+    for name in result:
+        if not name or not all(33 <= ord(c) < 127 and c not in ':,"' for c in name):
+            raise ValueError(f"{setting} contains an invalid header name: {name!r}.")
+    return result
