@@ -6,10 +6,13 @@ import typing as t
 from collections.abc import Callable
 from collections.abc import Iterable
 
+from flask import current_app
 from flask import Flask
 
 from .etag import derive_key
 from .etag import TagMaker
+from .registry import registry_from_url
+from .registry import VersionRegistry
 
 if t.TYPE_CHECKING:
     from .conditional import Declaration
@@ -21,6 +24,9 @@ DEFAULTS: dict[str, object] = {
     "CONDPOLL_VARY": ("HX-Request", "X-Up-Target"),
     "CONDPOLL_CACHE_CONTROL": "private, no-cache",
     "CONDPOLL_FRAGMENT_CACHE_CONTROL": "no-store",
+    "CONDPOLL_REGISTRY_URL": "memory://",
+    "CONDPOLL_REGISTRY_PREFIX": "condpoll:",
+    "CONDPOLL_REGISTRY_TIMEOUT": 0.25,
 }
 
 #: Request headers sent by polling clients (htmx, Unpoly). A request carrying
@@ -81,6 +87,30 @@ class CondPoll:
         self._mixins.append(func)
         return func
 
+    def touch(self, *targets: t.Any) -> None:
+        """Bump the registry version of tables changed behind its back.
+
+        Call it after writes the session listeners cannot see: raw SQL on
+        another connection, other programs, imports. ::
+
+            condpoll.touch(Notification)        # a mapped class
+            condpoll.touch("audit_log")         # a table name
+
+        :param targets: table names, :class:`~sqlalchemy.schema.Table` objects
+            or mapped classes.
+        :raises RuntimeError: if the app has no registry.
+        """
+        state: CondPollState = current_app.extensions["condpoll"]
+        names: list[str] = []
+        for target in targets:
+            if isinstance(target, str):
+                names.append(target)
+            else:
+                from .sqlalchemy import table_names
+
+                names.extend(table_names(target))
+        state.require_registry().bump(names)
+
 
 class Resolved(t.NamedTuple):
     """A view's declaration resolved against one application's config."""
@@ -106,6 +136,11 @@ class CondPollState:
         self.fragment_cache_control: str | None = config[
             "CONDPOLL_FRAGMENT_CACHE_CONTROL"
         ]
+        self.registry: VersionRegistry | None = registry_from_url(
+            config["CONDPOLL_REGISTRY_URL"],
+            prefix=config["CONDPOLL_REGISTRY_PREFIX"],
+            timeout=config["CONDPOLL_REGISTRY_TIMEOUT"],
+        )
         self._app = app
         self._tags: TagMaker | None = None
         self._resolved: dict[Declaration, Resolved] = {}
@@ -128,6 +163,18 @@ class CondPollState:
                 )
             self._tags = TagMaker(derive_key(secret))
         return self._tags
+
+    def require_registry(self) -> VersionRegistry:
+        """Return the version registry.
+
+        :raises RuntimeError: if ``CONDPOLL_REGISTRY_URL`` is ``None``.
+        """
+        if self.registry is None:
+            raise RuntimeError(
+                "This app has no version registry: set CONDPOLL_REGISTRY_URL to"
+                " 'memory://' or a 'redis://' URL."
+            )
+        return self.registry
 
     def resolve(self, declaration: Declaration) -> Resolved:
         """Return ``declaration``'s settings with config defaults filled in."""

@@ -6,8 +6,8 @@ import pytest
 
 pytest.importorskip("flask_sqlalchemy")
 
-from example_app import create_app  # noqa: E402
-from flask_condpoll.testing import check_conditional  # noqa: E402
+from example_app import create_app
+from flask_condpoll.testing import check_conditional
 
 
 @pytest.fixture
@@ -42,8 +42,8 @@ def test_status_panel_is_conditional(example):
 
 
 def test_deleting_a_service_changes_the_tag(example):
-    from example_app.models import Service
     from example_app.models import db
+    from example_app.models import Service
 
     client = example.test_client()
     tag = client.get("/status").headers["ETag"]
@@ -55,5 +55,7 @@ def test_deleting_a_service_changes_the_tag(example):
 
 def test_bad_state_is_rejected(example):
     client = example.test_client()
-    assert client.post("/services/1/state", data={"state": "exploded"}).status_code == 400
+    assert (
+        client.post("/services/1/state", data={"state": "exploded"}).status_code == 400
+    )
     assert client.post("/services/99/state", data={"state": "up"}).status_code == 404

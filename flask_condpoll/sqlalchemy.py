@@ -1,0 +1,545 @@
+"""SQLAlchemy version generators and commit tracking (the ``sqlalchemy`` extra).
+
+Two ways to version data behind a view:
+
+* **One aggregate query** per request: :func:`collection_version`,
+  :func:`row_version`, :func:`max_updated_at`. Always correct for writes made
+  by anyone, one cheap query.
+* **The commit-driven registry**: :func:`track_commits` bumps a version per
+  table after every commit, and :func:`table_version` reads it without
+  touching the database.
+"""
+
+from __future__ import annotations
+
+import typing as t
+from collections.abc import Callable
+from collections.abc import Mapping
+from datetime import datetime
+
+from flask import current_app
+from flask import g
+from flask import has_app_context
+from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Engine
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.orm import ORMExecuteState
+from sqlalchemy.orm import Session
+from sqlalchemy.orm import SessionTransaction
+from sqlalchemy.sql import Select
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
+
+import sqlalchemy as sa
+from sqlalchemy import event
+
+from .extension import CondPollState
+from .registry import logger
+from .registry import RegistryUnavailable
+from .registry import VersionRegistry
+
+Source = type | sa.Table | Select[t.Any] | Callable[..., Select[t.Any]]
+Bind = Engine | Callable[[], Engine | Connection | Session] | None
+Params = Callable[..., Mapping[str, t.Any]]
+
+#: The collection strategies and the aggregates each one reads.
+STRATEGIES = ("composite", "max_id", "updated_at", "count")
+
+_MODULUS = 2147483647  # a prime below 2**31: sums stay far from overflow
+
+
+class timestamp_checksum(FunctionElement[int]):
+    """A timestamp as microseconds since 1970, modulo a prime, on any dialect.
+
+    Summed over rows, it changes when any row's timestamp changes, forwards or
+    backwards, which ``MAX`` misses.
+    """
+
+    type = sa.BigInteger()
+    inherit_cache = True
+    name = "timestamp_checksum"
+
+
+@compiles(timestamp_checksum)
+def _checksum_default(
+    element: timestamp_checksum, compiler: SQLCompiler, **kw: t.Any
+) -> str:
+    arg = compiler.process(element.clauses, **kw)
+    return f"MOD(CAST(EXTRACT(EPOCH FROM {arg}) * 1000000 AS BIGINT), {_MODULUS})"
+
+
+@compiles(timestamp_checksum, "sqlite")
+def _checksum_sqlite(
+    element: timestamp_checksum, compiler: SQLCompiler, **kw: t.Any
+) -> str:
+    # SQLAlchemy stores "YYYY-MM-DD HH:MM:SS.ffffff": seconds, then microseconds.
+    arg = compiler.process(element.clauses, **kw)
+    return (
+        f"((CAST(strftime('%s', {arg}) AS INTEGER) * 1000000"
+        f" + CAST(substr({arg}, 21, 6) AS INTEGER)) % {_MODULUS})"
+    )
+
+
+@compiles(timestamp_checksum, "mysql")
+@compiles(timestamp_checksum, "mariadb")
+def _checksum_mysql(
+    element: timestamp_checksum, compiler: SQLCompiler, **kw: t.Any
+) -> str:
+    arg = compiler.process(element.clauses, **kw)
+    return f"MOD(TIMESTAMPDIFF(MICROSECOND, '1970-01-01 00:00:00', {arg}), {_MODULUS})"
+
+
+class _Columns(t.NamedTuple):
+    """The columns of a selected entity that versions are computed from."""
+
+    pk: sa.ColumnElement[t.Any] | None
+    updated_at: sa.ColumnElement[t.Any] | None
+    version: sa.ColumnElement[t.Any] | None
+    table: sa.Table
+
+
+def _columns(
+    target: type | sa.Table, updated_at: str | sa.ColumnElement[t.Any] | None
+) -> _Columns:
+    mapper: t.Any = None if isinstance(target, sa.Table) else sa.inspect(target)
+    if mapper is None:
+        table = t.cast(sa.Table, target)
+        keys = list(table.primary_key.columns)
+        timestamp = (
+            table.c.get(updated_at) if isinstance(updated_at, str) else updated_at
+        )
+    else:
+        table = mapper.local_table
+        keys = list(mapper.primary_key)
+        timestamp = (
+            getattr(target, updated_at, None)
+            if isinstance(updated_at, str)
+            else updated_at
+        )
+    return _Columns(
+        pk=keys[0] if len(keys) == 1 else None,
+        updated_at=None if timestamp is None else sa.inspect(timestamp).expression,
+        version=None if mapper is None else mapper.version_id_col,
+        table=table,
+    )
+
+
+def _entity(query: Select[t.Any]) -> type | sa.Table:
+    description = query.column_descriptions[0]
+    entity = description.get("entity")
+    if entity is not None:
+        return t.cast(type, entity)
+    froms = query.get_final_froms()
+    if len(froms) == 1 and isinstance(froms[0], sa.Table):
+        return froms[0]
+    raise TypeError(
+        f"Cannot tell which table {query} selects from: select a mapped class"
+        " or one Table."
+    )
+
+
+def _bind_key(table: sa.Table) -> str | None:
+    return t.cast(str | None, table.metadata.info.get("bind_key"))
+
+
+def _execute(
+    bind: Bind, table: sa.Table, statement: t.Any, params: Mapping[str, t.Any]
+) -> t.Any:
+    """Run ``statement`` on a pooled connection and return its one row or None."""
+    if bind is None:
+        try:
+            db = current_app.extensions["sqlalchemy"]
+        except KeyError:
+            raise RuntimeError(
+                "No 'bind' was given and the app has no Flask-SQLAlchemy"
+                " extension: pass bind=engine or bind=lambda: session."
+            ) from None
+        target: Engine | Connection | Session = db.engines[_bind_key(table)]
+    elif isinstance(bind, Engine):
+        target = bind
+    else:
+        target = bind()
+    if isinstance(target, Engine):
+        with target.connect() as connection:
+            return connection.execute(statement, params).one_or_none()
+    return target.execute(statement, params).one_or_none()
+
+
+class CollectionVersion:
+    """A version generator for the rows a select returns: one aggregate query.
+
+    Use :func:`collection_version` to create one. Calling it with the view's
+    keyword arguments returns a tuple of aggregates; :meth:`last_modified`
+    returns the newest ``updated_at`` from the same query.
+    """
+
+    def __init__(
+        self,
+        source: Source,
+        *,
+        strategy: str = "composite",
+        updated_at: str | sa.ColumnElement[t.Any] | None = "updated_at",
+        params: Params | None = None,
+        bind: Bind = None,
+    ) -> None:
+        if strategy not in STRATEGIES:
+            raise ValueError(
+                f"Unknown strategy {strategy!r}, must be one of:"
+                f" {', '.join(STRATEGIES)}."
+            )
+        self.strategy = strategy
+        self.source = source
+        self.updated_at = updated_at
+        self.params = params
+        self.bind = bind
+        self._built: tuple[Select[t.Any], sa.Table, int | None] | None = None
+
+    def __call__(self, **kwargs: t.Any) -> tuple[t.Any, ...]:
+        row = self._row(kwargs)
+        return tuple(row)
+
+    def last_modified(self, **kwargs: t.Any) -> datetime | None:
+        """The newest ``updated_at`` among the rows: a ``last_modified`` generator.
+
+        Reuses the row that the ETag query of the same request fetched. An
+        ETag should always accompany it: deleting the newest row moves the
+        maximum backwards, which If-Modified-Since cannot see.
+        """
+        row = self._row(kwargs)
+        index = self._build(kwargs)[2]
+        if index is None:
+            raise TypeError(
+                f"The {self.strategy!r} strategy reads no timestamp; use"
+                " max_updated_at() or the 'composite' or 'updated_at' strategy."
+            )
+        return t.cast(datetime | None, row[index])
+
+    def _row(self, kwargs: dict[str, t.Any]) -> t.Any:
+        """The aggregate row for these arguments, fetched once per request."""
+        cache: dict[tuple[int, tuple[t.Any, ...]], t.Any] = g.setdefault(
+            "_condpoll_rows", {}
+        )
+        key = (id(self), tuple(sorted(kwargs.items())))
+        try:
+            return cache[key]
+        except KeyError:
+            pass
+        statement, table, _ = self._build(kwargs)
+        params = kwargs if self.params is None else self.params(**kwargs)
+        row = cache[key] = _execute(self.bind, table, statement, params)
+        return row
+
+    def _build(
+        self, kwargs: dict[str, t.Any]
+    ) -> tuple[Select[t.Any], sa.Table, int | None]:
+        if self._built is not None:
+            return self._built
+        source = self.source
+        if isinstance(source, Select):
+            query, static = source, True
+        elif isinstance(source, type | sa.Table):
+            query, static = sa.select(source), True
+        else:
+            query, static = source(**kwargs), False
+        built = build_aggregate(query, self.strategy, self.updated_at)
+        if static:
+            self._built = built
+        return built
+
+
+def build_aggregate(
+    query: Select[t.Any],
+    strategy: str = "composite",
+    updated_at: str | sa.ColumnElement[t.Any] | None = "updated_at",
+) -> tuple[Select[t.Any], sa.Table, int | None]:
+    """Build the one aggregate statement for ``strategy`` over ``query``'s rows.
+
+    Returns the statement, the table it reads, and the position of
+    ``MAX(updated_at)`` in its row (``None`` when it has none).
+
+    :raises TypeError: when the strategy needs a column the entity lacks.
+    """
+    columns = _columns(_entity(query), updated_at)
+    labelled = [
+        column.label(name)
+        for name, column in (
+            ("pk", columns.pk),
+            ("ts", columns.updated_at),
+            ("ver", columns.version),
+        )
+        if column is not None
+    ]
+    inner = query.with_only_columns(*labelled, maintain_column_froms=True)
+    if inner._limit_clause is None and inner._offset_clause is None:
+        inner = inner.order_by(None)
+    rows = inner.subquery("condpoll_rows")
+    pk, ts, ver = (rows.c.get(name) for name in ("pk", "ts", "ver"))
+
+    def need(column: t.Any, what: str) -> t.Any:
+        if column is None:
+            raise TypeError(
+                f"The {strategy!r} strategy needs {what} on {columns.table.name!r};"
+                " pass updated_at= or pick another strategy."
+            )
+        return column
+
+    aggregates: list[t.Any] = []
+    index = None
+    if strategy == "max_id":
+        aggregates.append(sa.func.max(need(pk, "a single-column primary key")))
+    elif strategy == "count":
+        aggregates.append(sa.func.count())
+    elif strategy == "updated_at":
+        index = 0
+        aggregates.append(sa.func.max(need(ts, "an updated_at column")))
+    else:
+        aggregates.append(sa.func.count())
+        if pk is not None:
+            aggregates += [sa.func.max(pk), sa.func.sum(pk)]
+        if ts is not None:
+            index = len(aggregates)
+            aggregates += [sa.func.max(ts), sa.func.sum(timestamp_checksum(ts))]
+        if ver is not None:
+            aggregates.append(sa.func.sum(ver))
+    return sa.select(*aggregates).select_from(rows), columns.table, index
+
+
+def collection_version(
+    source: Source,
+    strategy: str = "composite",
+    *,
+    updated_at: str | sa.ColumnElement[t.Any] | None = "updated_at",
+    params: Params | None = None,
+    bind: Bind = None,
+) -> CollectionVersion:
+    """A version generator for a collection, computed by one aggregate query.
+
+    ::
+
+        newest = (
+            select(Notification)
+            .where(Notification.user_id == bindparam("user_id"))
+            .order_by(Notification.id.desc())
+            .limit(50)
+        )
+        version = collection_version(newest, params=lambda: {"user_id": uid()})
+
+        @app.get("/notifications")
+        @conditional(etag=version, last_modified=version.last_modified)
+        def notifications(): ...
+
+    The aggregates run over exactly the rows the select returns (a subquery
+    keeps its ORDER BY, LIMIT and OFFSET), and no ORM object is loaded.
+
+    :param source: a mapped class, a Table, a ``select()`` (built once; use
+        :func:`~sqlalchemy.sql.expression.bindparam` for per-request values),
+        or a callable of the view's keyword arguments that returns a select
+        (built on every request: flexible, slower).
+    :param strategy: ``"composite"`` (the default: catches inserts, updates and
+        deletes), ``"max_id"``, ``"updated_at"`` or ``"count"``. See
+        :doc:`/sqlalchemy` for what each one misses.
+    :param updated_at: the timestamp column or its attribute name.
+    :param params: returns the bound parameters from the view's keyword
+        arguments. Defaults to the keyword arguments themselves.
+    :param bind: an Engine, or a callable returning an Engine, Connection or
+        Session. Defaults to Flask-SQLAlchemy's engine for the table.
+    """
+    return CollectionVersion(
+        source, strategy=strategy, updated_at=updated_at, params=params, bind=bind
+    )
+
+
+def max_updated_at(
+    source: Source,
+    *,
+    updated_at: str | sa.ColumnElement[t.Any] | None = "updated_at",
+    params: Params | None = None,
+    bind: Bind = None,
+) -> Callable[..., datetime | None]:
+    """A ``last_modified`` generator: ``MAX(updated_at)`` over the rows.
+
+    Naive values are taken as UTC (store UTC). Always pair it with an ETag:
+    deleting the newest row moves the maximum backwards, and a client that
+    only sends If-Modified-Since would then get a stale 304.
+    """
+    return CollectionVersion(
+        source, strategy="updated_at", updated_at=updated_at, params=params, bind=bind
+    ).last_modified
+
+
+class RowVersion:
+    """A version generator for one row. Use :func:`row_version` to create one."""
+
+    def __init__(
+        self,
+        model: type | sa.Table,
+        *,
+        arg: str | None,
+        updated_at: str | sa.ColumnElement[t.Any] | None,
+        bind: Bind,
+    ) -> None:
+        columns = _columns(model, updated_at)
+        if columns.pk is None:
+            raise TypeError(
+                f"row_version() needs a single-column primary key on {model!r}."
+            )
+        parts = [c for c in (columns.updated_at, columns.version) if c is not None]
+        if not parts:
+            raise TypeError(
+                f"row_version() needs an updated_at column or a version_id_col on"
+                f" {model!r}: without one, updates are invisible."
+            )
+        self.arg: str = arg or str(columns.pk.key)
+        self.bind = bind
+        self.table = columns.table
+        self.statement = sa.select(*parts).where(columns.pk == sa.bindparam(self.arg))
+
+    def __call__(self, **kwargs: t.Any) -> tuple[t.Any, ...] | None:
+        key = kwargs[self.arg]
+        row = _execute(self.bind, self.table, self.statement, {self.arg: key})
+        return None if row is None else (key, *row)
+
+
+def row_version(
+    model: type | sa.Table,
+    *,
+    arg: str | None = None,
+    updated_at: str | sa.ColumnElement[t.Any] | None = "updated_at",
+    bind: Bind = None,
+) -> RowVersion:
+    """A version generator for one row: its key with its ``updated_at`` and
+    ``version_id_col``. A missing row gives ``None`` (no representation).
+
+    ::
+
+        @app.route("/items/<int:item_id>", methods=["GET", "PUT"])
+        @conditional(etag=row_version(Item, arg="item_id"), weak=False)
+        def item(item_id): ...
+
+    :param model: a mapped class or Table with a single-column primary key.
+    :param arg: the view argument holding the key; defaults to the key's name.
+    :param updated_at: the timestamp column or its attribute name.
+    :param bind: as for :func:`collection_version`.
+    """
+    return RowVersion(model, arg=arg, updated_at=updated_at, bind=bind)
+
+
+def table_names(target: str | sa.Table | type) -> list[str]:
+    """The registry names for a table name, a Table or a mapped class."""
+    if isinstance(target, str):
+        return [target]
+    if isinstance(target, sa.Table):
+        return [target.fullname]
+    mapper: t.Any = sa.inspect(target)
+    return [table.fullname for table in mapper.tables]
+
+
+class TableVersion:
+    """A version generator reading the registry. See :func:`table_version`."""
+
+    def __init__(
+        self, names: tuple[str, ...], fallback: Callable[..., t.Any] | None
+    ) -> None:
+        self.names = names
+        self.fallback = fallback
+
+    def __call__(self, **kwargs: t.Any) -> t.Any:
+        state: CondPollState = current_app.extensions["condpoll"]
+        try:
+            return state.require_registry().get(self.names)
+        except RegistryUnavailable:
+            if self.fallback is None:
+                raise
+            return ("fallback", self.fallback(**kwargs))
+
+
+def table_version(
+    *targets: str | sa.Table | type, fallback: Callable[..., t.Any] | None = None
+) -> TableVersion:
+    """A version generator that reads the commit-driven registry: no query.
+
+    The version changes after every commit that inserted, updated or deleted
+    rows of the tables, as seen by :func:`track_commits`. The view's
+    arguments and the mixins (the user) are in the tag already, so a 304
+    costs no database work at all::
+
+        @app.get("/notifications")
+        @conditional(etag=table_version(Notification))
+        def notifications(): ...
+
+    :param targets: mapped classes, Tables or table names.
+    :param fallback: a generator used while the registry is unreachable, such
+        as a :func:`collection_version`; without one, requests render in full.
+    """
+    names = tuple(name for target in targets for name in table_names(target))
+    return TableVersion(names, fallback)
+
+
+_PENDING = "condpoll_changed_tables"
+
+
+def track_commits(
+    target: Session | type[Session] | t.Any, *, registry: VersionRegistry | None = None
+) -> None:
+    """Bump the registry for every table a commit changed.
+
+    Listens to ``target`` (Flask-SQLAlchemy's ``db.session``, a
+    ``sessionmaker``, a ``scoped_session``, a Session class or instance):
+    flushed inserts, updates and deletes, and ORM-enabled bulk ``insert()``,
+    ``update()`` and ``delete()``, are recorded and bumped **after** the
+    transaction commits, never on rollback.
+
+    Not seen: ``text()`` statements, Core statements on a Connection, other
+    programs. Call :meth:`CondPoll.touch <flask_condpoll.CondPoll.touch>`
+    after those.
+
+    :param registry: the registry to bump; defaults to the current app's.
+    """
+    event.listen(target, "after_flush", _record_flush)
+    event.listen(target, "do_orm_execute", _record_bulk)
+    event.listen(target, "after_commit", lambda session: _bump(session, registry))
+    event.listen(target, "after_transaction_end", _forget)
+
+
+def _pending(session: Session) -> set[str]:
+    return t.cast(set[str], session.info.setdefault(_PENDING, set()))
+
+
+def _record_flush(session: Session, flush_context: t.Any) -> None:
+    pending = _pending(session)
+    for instances in (session.new, session.dirty, session.deleted):
+        for instance in instances:
+            pending.update(table_names(type(instance)))
+
+
+def _record_bulk(state: ORMExecuteState) -> None:
+    statement = state.statement
+    if state.is_insert or state.is_update or state.is_delete:
+        table = getattr(statement, "table", None)
+        if isinstance(table, sa.Table):
+            _pending(state.session).add(table.fullname)
+
+
+def _bump(session: Session, registry: VersionRegistry | None) -> None:
+    names = session.info.pop(_PENDING, None)
+    if not names:
+        return
+    if registry is None:
+        if not has_app_context():
+            logger.warning(
+                "A commit changed %s outside an app context: no registry to bump."
+                " Pass registry= to track_commits().",
+                sorted(names),
+            )
+            return
+        state: CondPollState = current_app.extensions["condpoll"]
+        registry = state.registry
+    if registry is not None:
+        registry.bump(sorted(names))
+
+
+def _forget(session: Session, transaction: SessionTransaction) -> None:
+    # Runs after after_commit: whatever is left was rolled back. A savepoint
+    # ending leaves the outer transaction open, and its rows may still commit.
+    if transaction.parent is None:
+        session.info.pop(_PENDING, None)
