@@ -8,6 +8,7 @@ from flask import redirect
 from flask import render_template
 from flask import request
 from flask import url_for
+
 from flask_condpoll import conditional
 from flask_condpoll import CondPoll
 

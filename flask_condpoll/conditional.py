@@ -201,7 +201,7 @@ def _handle(
     try:
         validators = _compute(tags, state, declaration, settings, kwargs)
     except Exception as exc:
-        logger.exception("Version generator failed for %r", request.endpoint)
+        _log_failure(state, exc)
         if signals.generator_failed.receivers:
             _send(signals.generator_failed, app, 0, 0, start, exception=exc)
         if method not in SAFE_METHODS and _has_write_precondition(declaration):
@@ -210,6 +210,8 @@ def _handle(
                 "The precondition could not be evaluated. Try again later."
             ) from exc
         return _run_view(app, view, kwargs, start, None, settings, declaration)
+    if state.failing:
+        _log_recovery(state)
     g._condpoll_validators = validators
 
     outcome = evaluate(
@@ -285,6 +287,26 @@ def _compute(
             [headers.get(name) for name in settings.vary],
         )
     return Validators(value, tag, settings.weak, modified)
+
+
+def _log_failure(state: CondPollState, exc: Exception) -> None:
+    """Log a generator failure once per endpoint and kind of error, not once
+    per request: an outage would otherwise log a traceback per poll."""
+    key = (request.endpoint, type(exc))
+    if key not in state.failing:
+        state.failing.add(key)
+        logger.exception(
+            "Version generator failed for %r; answering in full until it recovers.",
+            request.endpoint,
+        )
+
+
+def _log_recovery(state: CondPollState) -> None:
+    endpoint = request.endpoint
+    recovered = {key for key in state.failing if key[0] == endpoint}
+    if recovered:
+        state.failing.difference_update(recovered)
+        logger.warning("Version generator for %r works again.", endpoint)
 
 
 def _has_write_precondition(declaration: Declaration) -> bool:

@@ -144,6 +144,8 @@ class CondPollState:
         self._app = app
         self._tags: TagMaker | None = None
         self._resolved: dict[Declaration, Resolved] = {}
+        #: ``(endpoint, exception type)`` of generators failing right now.
+        self.failing: set[tuple[str | None, type[Exception]]] = set()
 
     @property
     def tags(self) -> TagMaker:

@@ -17,9 +17,11 @@ from collections.abc import Callable
 from collections.abc import Mapping
 from datetime import datetime
 
+import sqlalchemy as sa
 from flask import current_app
 from flask import g
 from flask import has_app_context
+from sqlalchemy import event
 from sqlalchemy.engine import Connection
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.compiler import compiles
@@ -29,9 +31,6 @@ from sqlalchemy.orm import SessionTransaction
 from sqlalchemy.sql import Select
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
-
-import sqlalchemy as sa
-from sqlalchemy import event
 
 from .extension import CondPollState
 from .registry import logger

@@ -9,6 +9,7 @@ from datetime import UTC
 import pytest
 from flask import Flask
 from flask import request
+
 from flask_condpoll import conditional
 from flask_condpoll import CondPoll
 

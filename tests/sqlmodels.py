@@ -7,14 +7,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from datetime import UTC
 
+import sqlalchemy as sa
 from sqlalchemy.dialects import mysql
 from sqlalchemy.orm import DeclarativeBase
 from sqlalchemy.orm import Mapped
 from sqlalchemy.orm import mapped_column
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import sessionmaker
-
-import sqlalchemy as sa
 
 from .services import MARIADB_URL
 from .services import POSTGRESQL_URL

@@ -9,6 +9,7 @@ import pytest
 from flask import abort
 from flask import Flask
 from flask import session
+
 from flask_condpoll import conditional
 from flask_condpoll import CondPoll
 from flask_condpoll import current_validators
@@ -474,3 +475,35 @@ def test_async_view(app, client):
         return "async"
 
     assert client.get("/async").data == b"async"
+
+
+def test_failures_are_logged_once_per_outage(app, client, caplog):
+    healthy = {"ok": False}
+
+    def flaky():
+        if not healthy["ok"]:
+            raise ConnectionError("down")
+        return 1
+
+    @app.get("/flaky")
+    @conditional(etag=flaky)
+    def flaky_view():
+        return "x"
+
+    with caplog.at_level(logging.WARNING, logger="flask_condpoll"):
+        for _ in range(5):
+            assert client.get("/flaky").status_code == 200
+        healthy["ok"] = True
+        assert "ETag" in client.get("/flaky").headers
+        healthy["ok"] = False
+        client.get("/flaky")
+    messages = [record.getMessage() for record in caplog.records]
+    failed = (
+        "Version generator failed for 'flaky_view';"
+        " answering in full until it recovers."
+    )
+    assert messages == [
+        failed,
+        "Version generator for 'flaky_view' works again.",
+        failed,
+    ]

@@ -10,6 +10,7 @@ import sys
 import uuid
 
 import pytest
+
 from flask_condpoll.etag import derive_key
 from flask_condpoll.etag import encode
 from flask_condpoll.etag import TagMaker

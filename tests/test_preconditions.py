@@ -9,6 +9,9 @@ from datetime import timezone
 from datetime import UTC
 
 import pytest
+from werkzeug.datastructures import ETags
+from werkzeug.http import parse_etags
+
 from flask_condpoll.preconditions import Current
 from flask_condpoll.preconditions import evaluate
 from flask_condpoll.preconditions import http_datetime
@@ -17,8 +20,6 @@ from flask_condpoll.preconditions import if_none_match_matches
 from flask_condpoll.preconditions import is_single_member
 from flask_condpoll.preconditions import is_valid_if_match
 from flask_condpoll.preconditions import Outcome
-from werkzeug.datastructures import ETags
-from werkzeug.http import parse_etags
 
 T0 = datetime(2024, 5, 1, 12, 0, 0, tzinfo=UTC)
 STRONG = Current(exists=True, etag="abc", weak=False, last_modified=T0)

@@ -302,6 +302,7 @@ class TestNonSuccessResponses:
 
     def test_404_is_not_turned_into_304(self, app, client):
         from flask import abort
+
         from flask_condpoll import conditional
 
         @app.get("/gone")
@@ -313,6 +314,7 @@ class TestNonSuccessResponses:
 
     def test_redirect_gets_no_validators(self, app, client):
         from flask import redirect
+
         from flask_condpoll import conditional
 
         @app.get("/moved")

@@ -11,6 +11,9 @@ import pytest
 sa = pytest.importorskip("sqlalchemy")
 
 from flask import Flask  # noqa: E402
+from sqlalchemy.orm import Mapped  # noqa: E402
+from sqlalchemy.orm import mapped_column  # noqa: E402
+
 from flask_condpoll import conditional  # noqa: E402
 from flask_condpoll import CondPoll  # noqa: E402
 from flask_condpoll.registry import MemoryRegistry  # noqa: E402
@@ -18,8 +21,6 @@ from flask_condpoll.sqlalchemy import collection_version  # noqa: E402
 from flask_condpoll.sqlalchemy import table_names  # noqa: E402
 from flask_condpoll.sqlalchemy import table_version  # noqa: E402
 from flask_condpoll.sqlalchemy import track_commits  # noqa: E402
-from sqlalchemy.orm import Mapped  # noqa: E402
-from sqlalchemy.orm import mapped_column  # noqa: E402
 
 from .sqlmodels import BACKENDS  # noqa: E402
 from .sqlmodels import create_schema  # noqa: E402

@@ -12,6 +12,7 @@ import pytest
 sa = pytest.importorskip("sqlalchemy")
 
 from flask import Flask  # noqa: E402
+
 from flask_condpoll import conditional  # noqa: E402
 from flask_condpoll import CondPoll  # noqa: E402
 from flask_condpoll.sqlalchemy import collection_version  # noqa: E402

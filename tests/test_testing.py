@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from flask import Flask
+
 from flask_condpoll import conditional
 from flask_condpoll import CondPoll
 from flask_condpoll.testing import check_conditional

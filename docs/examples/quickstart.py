@@ -2,6 +2,7 @@
 
 from flask import Flask
 from flask import session
+
 from flask_condpoll import conditional
 from flask_condpoll import CondPoll
 from flask_condpoll import current_validators
