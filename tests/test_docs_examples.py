@@ -1,5 +1,7 @@
 """Every example in docs/ is run here."""
 
+import pytest
+
 from docs.examples.test_quickstart import test_items_are_conditional  # noqa: F401
 
 
@@ -10,3 +12,24 @@ def test_quickstart_views():
     assert client.post("/lists/1/items").status_code == 428
     tag = client.get("/lists/1/items").headers["ETag"]
     assert client.post("/lists/1/items", headers={"If-Match": tag}).status_code == 412
+
+
+def test_notifications_example(tmp_path):
+    pytest.importorskip("flask_sqlalchemy")
+    from docs.examples.notifications import create_app
+    from docs.examples.notifications import db
+    from docs.examples.notifications import Notification
+    from flask_condpoll.testing import check_conditional
+
+    app = create_app(f"sqlite:///{tmp_path}/n.db")
+    client = app.test_client()
+    client.post("/login/1")
+
+    def notify():
+        with app.app_context():
+            db.session.add(Notification(user_id=1, text="hello"))
+            db.session.commit()
+
+    check_conditional(client, "/notifications", change=notify)
+    check_conditional(client, "/notifications/badge", change=notify)
+    assert client.get("/notifications").json == ["hello", "hello"]
