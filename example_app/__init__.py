@@ -21,6 +21,7 @@ def create_app(test_config: t.Mapping[str, t.Any] | None = None) -> Flask:
     os.makedirs(app.instance_path, exist_ok=True)
     app.config.update(
         SECRET_KEY=os.environ.get("SECRET_KEY", "example-app-secret"),
+        EXAMPLE_POLL_INTERVAL=2,
         SQLALCHEMY_DATABASE_URI=os.environ.get(
             "DATABASE_URL", f"sqlite:///{os.path.join(app.instance_path, 'example.db')}"
         ),
@@ -33,11 +34,13 @@ def create_app(test_config: t.Mapping[str, t.Any] | None = None) -> Flask:
 
     db.init_app(app)
 
+    from .frontend import bp as frontend
     from .views import bp
     from .views import condpoll
 
     condpoll.init_app(app)
     app.register_blueprint(bp)
+    app.register_blueprint(frontend)
 
     from .commands import seed_command
 

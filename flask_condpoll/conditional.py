@@ -7,20 +7,25 @@ import logging
 import time
 import typing as t
 from collections.abc import Callable
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from datetime import timedelta
 
 from flask import current_app
 from flask import g
+from flask import has_request_context
 from flask import request
 from flask import Response
+from werkzeug.datastructures import EnvironHeaders
 from werkzeug.datastructures import ETags
+from werkzeug.datastructures import Headers
 from werkzeug.exceptions import HTTPException
 from werkzeug.exceptions import PreconditionFailed
 from werkzeug.exceptions import PreconditionRequired
 from werkzeug.exceptions import ServiceUnavailable
 from werkzeug.http import http_date
+from werkzeug.http import parse_etags
 from werkzeug.http import quote_etag
 
 from . import signals
@@ -62,6 +67,11 @@ class Validators:
     etag: str | None
     weak: bool
     last_modified: datetime | None
+
+    @property
+    def header(self) -> str | None:
+        """The ``ETag`` header value (quoted, ``W/`` when weak), or ``None``."""
+        return None if self.etag is None else quote_etag(self.etag, self.weak)
 
 
 def current_validators() -> Validators | None:
@@ -199,7 +209,15 @@ def _handle(
     settings = state.resolve(declaration)
     tags = state.tags
     try:
-        validators = _compute(tags, state, declaration, settings, kwargs)
+        validators = _compute(
+            tags,
+            state,
+            declaration,
+            settings,
+            request.endpoint,
+            kwargs,
+            request.headers,
+        )
     except Exception as exc:
         _log_failure(state, exc)
         if signals.generator_failed.receivers:
@@ -228,6 +246,7 @@ def _handle(
         if_none_match=_if_none_match(),
         if_modified_since=_date("If-Modified-Since"),
         if_unmodified_since=_date("If-Unmodified-Since"),
+        ptag=_ptag(),
         require_precondition=declaration.require_precondition,
     )
     if outcome is Outcome.PROCEED:
@@ -255,12 +274,52 @@ def _handle(
     return response  # type: ignore[no-any-return]
 
 
+def validators_for(
+    endpoint: str,
+    view_args: Mapping[str, t.Any] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> Validators | None:
+    """Compute the validators that a request to a conditional view would get.
+
+    A page uses it to render each polled fragment's current tag into the
+    HTML, so that the first poll can already be a 304. Inside that view's own
+    request, with the same arguments and ``vary`` headers, it returns the
+    validators already computed.
+
+    :param endpoint: the conditional view's endpoint.
+    :param view_args: its keyword arguments, as its URL rule would give them.
+    :param headers: the request headers the poll will carry (those named in
+        its ``vary`` matter), such as ``{"HX-Request": "true"}``.
+    :raises ValueError: if ``endpoint`` is not a conditional view.
+    """
+    state = _state()
+    view = current_app.view_functions.get(endpoint)
+    declaration: Declaration | None = getattr(view, "condpoll", None)
+    if declaration is None:
+        raise ValueError(f"{endpoint!r} is not a view decorated with @conditional.")
+    settings = state.resolve(declaration)
+    args = dict(view_args or {})
+    lookup = Headers(dict(headers or {}))
+    if (
+        has_request_context()
+        and request.endpoint == endpoint
+        and request.view_args == args
+        and all(request.headers.get(n) == lookup.get(n) for n in settings.vary)
+    ):
+        computed = current_validators()
+        if computed is not None:
+            return computed
+    return _compute(state.tags, state, declaration, settings, endpoint, args, lookup)
+
+
 def _compute(
     tags: TagMaker,
     state: CondPollState,
     declaration: Declaration,
     settings: Resolved,
-    kwargs: dict[str, t.Any],
+    endpoint: str | None,
+    kwargs: Mapping[str, t.Any],
+    headers: Headers | EnvironHeaders,
 ) -> Validators:
     """Run the generators and mixins and build the tag."""
     value = None if declaration.etag is None else declaration.etag(**kwargs)
@@ -278,10 +337,9 @@ def _compute(
         modified = http_datetime(modified)
     tag = None
     if value is not None:
-        headers = request.headers
         tag = tags.make(
-            request.endpoint,
-            request.view_args,
+            endpoint,
+            kwargs,
             value,
             [mixin() for mixin in state.extension._mixins],
             [headers.get(name) for name in settings.vary],
@@ -332,6 +390,11 @@ def _if_none_match() -> ETags | None:
     if "If-None-Match" not in request.headers:
         return None
     return request.if_none_match
+
+
+def _ptag() -> ETags | None:
+    raw = request.headers.get("HX-PTag")
+    return None if raw is None else parse_etags(raw)
 
 
 def _date(name: str) -> datetime | None:
@@ -389,11 +452,15 @@ def _declared_headers(
 ) -> None:
     """Set the headers that a 200 and its 304 both carry (RFC 9110 §15.4.5)."""
     headers = response.headers
-    if response.status_code == 304 and validators.etag is not None:
-        headers["ETag"] = quote_etag(validators.etag, validators.weak)
+    request_headers = request.headers
+    if validators.etag is not None:
+        tag = validators.header
+        if response.status_code == 304:
+            headers["ETag"] = tag
+        if "HX-Request" in request_headers:
+            headers["HX-PTag"] = tag
     if settings.vary:
         response.vary.update(settings.vary)
-    request_headers = request.headers
     fragment = any(name in request_headers for name in FRAGMENT_HEADERS)
     cache_control = (
         settings.fragment_cache_control if fragment else settings.cache_control

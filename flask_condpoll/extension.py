@@ -11,6 +11,7 @@ from flask import Flask
 
 from .etag import derive_key
 from .etag import TagMaker
+from .markup import check_client
 from .registry import registry_from_url
 from .registry import VersionRegistry
 
@@ -27,6 +28,9 @@ DEFAULTS: dict[str, object] = {
     "CONDPOLL_REGISTRY_URL": "memory://",
     "CONDPOLL_REGISTRY_PREFIX": "condpoll:",
     "CONDPOLL_REGISTRY_TIMEOUT": 0.25,
+    "CONDPOLL_CLIENT": "htmx2",
+    "CONDPOLL_LIBRARY_URL": None,
+    "CONDPOLL_EXTENSION_URL": None,
 }
 
 #: Request headers sent by polling clients (htmx, Unpoly). A request carrying
@@ -66,6 +70,11 @@ class CondPoll:
         for key, value in DEFAULTS.items():
             app.config.setdefault(key, value)
         app.extensions["condpoll"] = CondPollState(self, app)
+        from .frontend import blueprint
+        from .frontend import TEMPLATE_GLOBALS
+
+        app.register_blueprint(blueprint)
+        app.jinja_env.globals.update(TEMPLATE_GLOBALS)
 
     @property
     def mixins(self) -> tuple[Mixin, ...]:
@@ -130,6 +139,7 @@ class CondPollState:
     def __init__(self, extension: CondPoll, app: Flask) -> None:
         config = app.config
         self.extension = extension
+        check_client(config["CONDPOLL_CLIENT"])
         self.weak = bool(config["CONDPOLL_WEAK"])
         self.vary = _header_names(config["CONDPOLL_VARY"], "CONDPOLL_VARY")
         self.cache_control: str | None = config["CONDPOLL_CACHE_CONTROL"]

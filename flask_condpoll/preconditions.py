@@ -126,6 +126,7 @@ def evaluate(
     if_none_match: ETags | None = None,
     if_modified_since: datetime | None = None,
     if_unmodified_since: datetime | None = None,
+    ptag: ETags | None = None,
     require_precondition: bool = False,
 ) -> Outcome:
     """Evaluate a request's preconditions in RFC 9110 §13.2.2 order.
@@ -137,6 +138,9 @@ def evaluate(
 
     :param method: the request method, upper case.
     :param current: the representation's current validators.
+    :param ptag: htmx 4's ``HX-PTag`` request header: for GET and HEAD it
+        has the power of If-None-Match (and, like it, disables
+        If-Modified-Since); other methods ignore it.
     :param require_precondition: answer 428 to an unsafe method that carries
         no usable If-Match or If-Unmodified-Since.
     """
@@ -160,11 +164,14 @@ def evaluate(
         and last_modified > if_unmodified_since
     ):
         return Outcome.PRECONDITION_FAILED
-    if if_none_match is not None:
-        if if_none_match_matches(current, if_none_match):
-            return Outcome.NOT_MODIFIED if safe else Outcome.PRECONDITION_FAILED
-    elif (
+    if if_none_match is not None and if_none_match_matches(current, if_none_match):
+        return Outcome.NOT_MODIFIED if safe else Outcome.PRECONDITION_FAILED
+    if safe and ptag is not None and if_none_match_matches(current, ptag):
+        return Outcome.NOT_MODIFIED
+    if (
         safe
+        and if_none_match is None
+        and ptag is None
         and if_modified_since is not None
         and last_modified is not None
         and last_modified <= if_modified_since

@@ -33,3 +33,32 @@ def test_notifications_example(tmp_path):
     check_conditional(client, "/notifications", change=notify)
     check_conditional(client, "/notifications/badge", change=notify)
     assert client.get("/notifications").json == ["hello", "hello"]
+
+
+@pytest.mark.parametrize(
+    ("client", "extension_url", "attribute"),
+    [
+        ("htmx2", None, "data-condpoll-etag"),
+        ("htmx4", "/ptag.js", "hx-ptag"),
+        ("unpoly", None, "up-etag"),
+    ],
+)
+def test_polling_example(client, extension_url, attribute):
+    import re
+
+    from docs.examples import polling
+
+    app = polling.create_app(client, extension_url=extension_url)
+    page = app.test_client()
+    html = page.get("/").get_data(as_text=True)
+    assert f"{polling.COUNTS[1]} unread" in html
+    tag = re.search(rf'{attribute}="([^"]+)"', html).group(1).replace("&#34;", '"')
+    headers = (
+        {"X-Up-Target": "#badge"} if client == "unpoly" else {"HX-Request": "true"}
+    )
+    first_poll = page.get("/badge", headers=headers | {"If-None-Match": tag})
+    assert first_poll.status_code == 304
+    polling.COUNTS[1] += 1
+    assert (
+        page.get("/badge", headers=headers | {"If-None-Match": tag}).status_code == 200
+    )

@@ -359,3 +359,36 @@ class TestHttpDatetime:
     def test_aware_converts(self):
         cest = timezone(timedelta(hours=2))
         assert http_datetime(datetime(2024, 5, 1, 14, 0, 0, 500, tzinfo=cest)) == T0
+
+
+class TestPTag:
+    """htmx 4's HX-PTag: the power of If-None-Match, for GET and HEAD only."""
+
+    @pytest.mark.parametrize("method", ["GET", "HEAD"])
+    def test_matching_ptag_is_304(self, method):
+        assert evaluate(method, WEAK, ptag=parse_etags('W/"abc"')) is NOT_MODIFIED
+
+    def test_stale_ptag_proceeds(self):
+        assert evaluate("GET", WEAK, ptag=parse_etags('W/"old"')) is PROCEED
+
+    def test_ptag_disables_if_modified_since(self):
+        outcome = evaluate(
+            "GET", STRONG, ptag=parse_etags('"old"'), if_modified_since=T0
+        )
+        assert outcome is PROCEED
+
+    def test_either_validator_may_match(self):
+        outcome = evaluate(
+            "GET", STRONG, if_none_match=parse_etags('"old"'), ptag=parse_etags('"abc"')
+        )
+        assert outcome is NOT_MODIFIED
+
+    @pytest.mark.parametrize("method", ["PUT", "POST", "DELETE"])
+    def test_writes_ignore_it(self, method):
+        assert evaluate(method, STRONG, ptag=parse_etags('"abc"')) is PROCEED
+
+    def test_if_match_still_comes_first(self):
+        outcome = evaluate(
+            "GET", STRONG, if_match=parse_etags('"x"'), ptag=parse_etags('"abc"')
+        )
+        assert outcome is FAILED
