@@ -490,6 +490,7 @@ def _send(
     signal.send(
         app,
         endpoint=request.endpoint,
+        method=request.method,
         status=status,
         size=size,
         elapsed=time.perf_counter() - start,

@@ -14,6 +14,9 @@ from .etag import TagMaker
 from .markup import check_client
 from .registry import registry_from_url
 from .registry import VersionRegistry
+from .stats import Collector
+from .stats_store import StatsStore
+from .stats_store import store_from_url
 
 if t.TYPE_CHECKING:
     from .conditional import Declaration
@@ -31,6 +34,13 @@ DEFAULTS: dict[str, object] = {
     "CONDPOLL_CLIENT": "htmx2",
     "CONDPOLL_LIBRARY_URL": None,
     "CONDPOLL_EXTENSION_URL": None,
+    "CONDPOLL_STATS_URL": "sqlite:///condpoll-stats.sqlite3",
+    "CONDPOLL_STATS_PREFIX": "condpoll:",
+    "CONDPOLL_STATS_BUCKET": 60,
+    "CONDPOLL_STATS_RETENTION": 7 * 86400,
+    "CONDPOLL_STATS_FLUSH_COUNT": 1000,
+    "CONDPOLL_STATS_FLUSH_INTERVAL": 1.0,
+    "CONDPOLL_STATS_MAX_PENDING": 600,
 }
 
 #: Request headers sent by polling clients (htmx, Unpoly). A request carrying
@@ -75,6 +85,9 @@ class CondPoll:
 
         app.register_blueprint(blueprint)
         app.jinja_env.globals.update(TEMPLATE_GLOBALS)
+        from .cli import cli
+
+        app.cli.add_command(cli)
 
     @property
     def mixins(self) -> tuple[Mixin, ...]:
@@ -151,6 +164,22 @@ class CondPollState:
             prefix=config["CONDPOLL_REGISTRY_PREFIX"],
             timeout=config["CONDPOLL_REGISTRY_TIMEOUT"],
         )
+        self.stats_store: StatsStore | None = store_from_url(
+            config["CONDPOLL_STATS_URL"],
+            instance_path=app.instance_path,
+            prefix=config["CONDPOLL_STATS_PREFIX"],
+            retention=config["CONDPOLL_STATS_RETENTION"],
+        )
+        self.stats: Collector | None = None
+        if self.stats_store is not None:
+            self.stats = Collector(
+                self.stats_store,
+                bucket_seconds=config["CONDPOLL_STATS_BUCKET"],
+                flush_count=config["CONDPOLL_STATS_FLUSH_COUNT"],
+                flush_interval=config["CONDPOLL_STATS_FLUSH_INTERVAL"],
+                max_pending=config["CONDPOLL_STATS_MAX_PENDING"],
+            )
+            self.stats.connect(app)
         self._app = app
         self._tags: TagMaker | None = None
         self._resolved: dict[Declaration, Resolved] = {}

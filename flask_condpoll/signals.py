@@ -1,11 +1,11 @@
 """Signals sent by :func:`~flask_condpoll.conditional` views.
 
 Every signal is sent with the application as sender and these keyword
-arguments: ``endpoint`` (the view's endpoint), ``status`` (the response
-status code), ``size`` (the response body's length in bytes, 0 for a body-less
-or streamed response) and ``elapsed`` (seconds spent in the decorator,
-including the view when it ran). Nothing is computed for a signal that has no
-receivers.
+arguments: ``endpoint`` (the view's endpoint), ``method`` (the request method),
+``status`` (the response status code), ``size`` (the response body's length in
+bytes, 0 for a body-less or streamed response) and ``elapsed`` (seconds spent
+in the decorator, including the view when it ran). Nothing is computed for a
+signal that has no receivers.
 """
 
 from __future__ import annotations

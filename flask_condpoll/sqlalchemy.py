@@ -137,6 +137,21 @@ def _entity(query: Select[t.Any]) -> type | sa.Table:
     )
 
 
+def _describe(source: Source) -> str:
+    if isinstance(source, type):
+        return source.__name__
+    if isinstance(source, sa.Table):
+        return source.name
+    if isinstance(source, Select):
+        return f"select({_entity_name(source)})"
+    return getattr(source, "__qualname__", repr(source))
+
+
+def _entity_name(query: Select[t.Any]) -> str:
+    entity = _entity(query)
+    return entity.name if isinstance(entity, sa.Table) else entity.__name__
+
+
 def _bind_key(table: sa.Table) -> str | None:
     return t.cast(str | None, table.metadata.info.get("bind_key"))
 
@@ -192,6 +207,9 @@ class CollectionVersion:
         self.params = params
         self.bind = bind
         self._built: tuple[Select[t.Any], sa.Table, int | None] | None = None
+
+    def __repr__(self) -> str:
+        return f"collection_version({_describe(self.source)}, {self.strategy!r})"
 
     def __call__(self, **kwargs: t.Any) -> tuple[t.Any, ...]:
         row = self._row(kwargs)
@@ -393,6 +411,9 @@ class RowVersion:
         self.table = columns.table
         self.statement = sa.select(*parts).where(columns.pk == sa.bindparam(self.arg))
 
+    def __repr__(self) -> str:
+        return f"row_version({self.table.name}, arg={self.arg!r})"
+
     def __call__(self, **kwargs: t.Any) -> tuple[t.Any, ...] | None:
         key = kwargs[self.arg]
         row = _execute(self.bind, self.table, self.statement, {self.arg: key})
@@ -441,6 +462,10 @@ class TableVersion:
     ) -> None:
         self.names = names
         self.fallback = fallback
+
+    def __repr__(self) -> str:
+        fallback = "" if self.fallback is None else f", fallback={self.fallback!r}"
+        return f"table_version({', '.join(self.names)}{fallback})"
 
     def __call__(self, **kwargs: t.Any) -> t.Any:
         state: CondPollState = current_app.extensions["condpoll"]

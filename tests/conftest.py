@@ -90,3 +90,11 @@ def tag_of(client: t.Any, url: str, **headers: str) -> str:
     response = client.get(url, headers=headers)
     assert response.status_code == 200
     return t.cast(str, response.headers["ETag"])
+
+
+@pytest.fixture(autouse=True)
+def _no_default_stats(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Apps made by tests collect stats only where a test asks for them."""
+    from flask_condpoll.extension import DEFAULTS
+
+    monkeypatch.setitem(DEFAULTS, "CONDPOLL_STATS_URL", None)
