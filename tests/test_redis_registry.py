@@ -221,11 +221,13 @@ def get(url: str, tag: str | None = None) -> tuple[int, str | None]:
 
 
 def test_two_worker_processes_share_versions(tmp_path, prefix):
+    from .apps.shared import create_app
     from .apps.shared import serve
 
     context = multiprocessing.get_context("spawn")
     ports = context.Queue()
     database = f"sqlite:///{tmp_path}/shared.db"
+    create_app(database, REDIS_URL, prefix)  # the schema, before two workers race
     workers = [
         context.Process(
             target=serve, args=(ports, database, REDIS_URL, prefix), daemon=True
