@@ -42,9 +42,11 @@ def create_app(test_config: t.Mapping[str, t.Any] | None = None) -> Flask:
     app.register_blueprint(bp)
     app.register_blueprint(frontend)
 
+    from .commands import activity_command
     from .commands import seed_command
 
     app.cli.add_command(seed_command)
+    app.cli.add_command(activity_command)
     return app
 
 

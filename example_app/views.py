@@ -1,60 +1,227 @@
-"""The status monitor: a page, a conditionally polled panel, and a form."""
+"""The demo: notifications per user, a dashboard, a status monitor, stats."""
 
 from __future__ import annotations
 
+import time
 import typing as t
 
 from flask import abort
 from flask import Blueprint
+from flask import current_app
 from flask import redirect
 from flask import render_template
 from flask import request
+from flask import session
 from flask import url_for
+from sqlalchemy import bindparam
 from werkzeug import Response
 
 from flask_condpoll import conditional
 from flask_condpoll import CondPoll
+from flask_condpoll import current_validators
 from flask_condpoll.markup import CLIENTS
 from flask_condpoll.sqlalchemy import collection_version
+from flask_condpoll.stats import summarize
 
 from .frontend import current_client
 from .frontend import script_urls
+from .models import Activity
 from .models import db
+from .models import Notification
 from .models import Service
 from .models import STATES
+from .models import User
 
 bp = Blueprint("monitor", __name__)
 condpoll = CondPoll()
 
+#: Seconds between polls, per panel.
+INTERVALS = {"badge": 5, "notifications": 10, "dashboard": 3, "stats": 5}
+
+
+@condpoll.etag_mixin
+def signed_in_user() -> int | None:
+    """Each user sees their own notifications: no 304 crosses users."""
+    return t.cast(int | None, session.get("user_id"))
+
 
 @condpoll.etag_mixin
 def polling_client() -> str:
-    """The panel's markup differs per client, so its tag must too."""
+    """The panels' markup differs per client, so their tags must too."""
     return current_client()
 
 
+def for_current_user() -> dict[str, t.Any]:
+    return {"user_id": session.get("user_id")}
+
+
+unread = db.select(Notification).where(
+    Notification.user_id == bindparam("user_id"), Notification.read.is_(False)
+)
+newest = (
+    db.select(Notification)
+    .where(Notification.user_id == bindparam("user_id"))
+    .order_by(Notification.id.desc())
+    .limit(20)
+)
+unread_version = collection_version(unread, params=for_current_user)
+newest_version = collection_version(newest, params=for_current_user)
+activity_version = collection_version(Activity)
 services_version = collection_version(Service)
 
 
 @bp.app_context_processor
-def frontend_context() -> dict[str, t.Any]:
+def page_context() -> dict[str, t.Any]:
     client = current_client()
-    return {"client": client, "clients": CLIENTS, "scripts": script_urls(client)}
-
-
-def services() -> t.Sequence[Service]:
-    return db.session.scalars(db.select(Service).order_by(Service.name)).all()
+    return {
+        "client": client,
+        "clients": CLIENTS,
+        "scripts": script_urls(client),
+        "intervals": INTERVALS
+        | {"status": current_app.config["EXAMPLE_POLL_INTERVAL"]},
+        "user_id": session.get("user_id"),
+    }
 
 
 @bp.get("/")
 def index() -> str:
-    return render_template("index.html", services=services(), states=STATES)
+    return render_template(
+        "index.html",
+        users=db.session.scalars(db.select(User).order_by(User.id).limit(12)).all(),
+        states=STATES,
+        **notification_context(),
+        **status_context(),
+        **dashboard_context(),
+        **stats_context(),
+    )
+
+
+@bp.post("/login")
+def login() -> Response:
+    user = db.session.get(User, request.form.get("user_id", type=int) or 0)
+    if user is None:
+        session.pop("user_id", None)
+    else:
+        session["user_id"] = user.id
+    return redirect(url_for(".index"))
+
+
+# Notifications: a badge and a list per user.
+
+
+def notification_context() -> dict[str, t.Any]:
+    user_id = session.get("user_id")
+    if user_id is None:
+        return {"user": None, "unread_count": 0, "notifications": []}
+    return {
+        "user": db.session.get(User, user_id),
+        "unread_count": db.session.scalar(
+            db.select(db.func.count()).select_from(unread.subquery()),
+            for_current_user(),
+        ),
+        "notifications": db.session.scalars(newest, for_current_user()).all(),
+    }
+
+
+@bp.get("/notifications/badge")
+@conditional(etag=unread_version)
+def badge() -> str:
+    return render_template("badge.html", **notification_context())
+
+
+@bp.get("/notifications/list")
+@conditional(etag=newest_version, last_modified=newest_version.last_modified)
+def notifications() -> str:
+    return render_template("notifications.html", **notification_context())
+
+
+@bp.post("/notifications")
+def notify() -> Response:
+    user = db.session.get(User, request.form.get("user_id", type=int) or 0)
+    text = request.form.get("text", "").strip()
+    if user is None or not text or len(text) > 200:
+        abort(400)
+    db.session.add(Notification(user_id=user.id, text=text))
+    db.session.commit()
+    return redirect(url_for(".index"))
+
+
+@bp.post("/notifications/read")
+def mark_read() -> Response:
+    if "user_id" not in session:
+        abort(401)
+    db.session.execute(
+        db.update(Notification)
+        .where(Notification.user_id == session["user_id"], Notification.read.is_(False))
+        .values(read=True)
+    )
+    db.session.commit()
+    return redirect(url_for(".index"))
+
+
+# The dashboard: statistics that are expensive to compute.
+
+
+def dashboard_context() -> dict[str, t.Any]:
+    by_kind = db.session.execute(
+        db.select(
+            Activity.kind,
+            db.func.count(),
+            db.func.sum(Activity.amount),
+            db.func.avg(Activity.amount),
+            db.func.max(Activity.amount),
+        )
+        .group_by(Activity.kind)
+        .order_by(Activity.kind)
+    ).all()
+    top_users = db.session.execute(
+        db.select(User.name, db.func.count(Activity.id), db.func.sum(Activity.amount))
+        .join(Activity, Activity.user_id == User.id)
+        .group_by(User.id, User.name)
+        .order_by(db.func.count(Activity.id).desc(), User.name)
+        .limit(10)
+    ).all()
+    latest = db.session.execute(
+        db.select(Activity, User.name)
+        .join(User, Activity.user_id == User.id)
+        .order_by(Activity.id.desc())
+        .limit(25)
+    ).all()
+    totals = db.session.execute(
+        db.select(
+            db.func.count(Activity.id), db.func.count(db.distinct(Activity.user_id))
+        )
+    ).one()
+    busiest = max((row[1] for row in by_kind), default=1)
+    return {
+        "by_kind": by_kind,
+        "top_users": top_users,
+        "latest": latest,
+        "activity_total": totals[0],
+        "active_users": totals[1],
+        "busiest": busiest,
+    }
+
+
+@bp.get("/dashboard")
+@conditional(etag=activity_version)
+def dashboard() -> str:
+    return render_template("dashboard.html", **dashboard_context())
+
+
+# The status monitor.
+
+
+def status_context() -> dict[str, t.Any]:
+    return {
+        "services": db.session.scalars(db.select(Service).order_by(Service.name)).all()
+    }
 
 
 @bp.get("/status")
 @conditional(etag=services_version)
 def status() -> str:
-    return render_template("status.html", services=services())
+    return render_template("status.html", **status_context())
 
 
 @bp.post("/services/<int:service_id>/state")
@@ -66,3 +233,36 @@ def set_state(service_id: int) -> Response:
     service.state = state
     db.session.commit()
     return redirect(url_for(".index"))
+
+
+# Live stats: the numbers of `flask condpoll stats`, for the last hour.
+
+STATS_WINDOW = 3600
+
+
+def stats_totals() -> dict[str, list[int]]:
+    store = current_app.extensions["condpoll"].stats_store
+    if store is None:
+        return {}
+    totals = store.totals(since=time.time() - STATS_WINDOW)
+    totals.pop("monitor.stats_panel", None)  # its own polls would always change it
+    return totals
+
+
+def stats_context() -> dict[str, t.Any]:
+    return {"stats_rows": summarize(stats_totals())}
+
+
+def stats_version() -> tuple[t.Any, ...]:
+    return tuple(
+        sorted((name, tuple(counts)) for name, counts in stats_totals().items())
+    )
+
+
+@bp.get("/stats")
+@conditional(etag=stats_version)
+def stats_panel() -> str:
+    # The version is the totals themselves: render them without a second read.
+    version = current_validators()
+    totals = {} if version is None else {name: list(c) for name, c in version.value}
+    return render_template("stats.html", stats_rows=summarize(totals))
