@@ -17,7 +17,6 @@ from flask import g
 from flask import has_request_context
 from flask import request
 from flask import Response
-from werkzeug.datastructures import EnvironHeaders
 from werkzeug.datastructures import ETags
 from werkzeug.datastructures import Headers
 from werkzeug.exceptions import HTTPException
@@ -32,7 +31,7 @@ from . import signals
 from .etag import TagMaker
 from .extension import _header_names
 from .extension import CondPollState
-from .extension import FRAGMENT_HEADERS
+from .extension import FRAGMENT_ENVIRON
 from .extension import Resolved
 from .preconditions import Current
 from .preconditions import evaluate
@@ -42,6 +41,9 @@ from .preconditions import is_single_member
 from .preconditions import is_valid_if_match
 from .preconditions import Outcome
 from .preconditions import SAFE_METHODS
+
+if t.TYPE_CHECKING:
+    from _typeshed.wsgi import WSGIEnvironment
 
 logger = logging.getLogger("flask_condpoll")
 
@@ -208,6 +210,7 @@ def _handle(
     state = _state()
     settings = state.resolve(declaration)
     tags = state.tags
+    environ = request.environ
     try:
         validators = _compute(
             tags,
@@ -216,7 +219,7 @@ def _handle(
             settings,
             request.endpoint,
             kwargs,
-            request.headers,
+            [environ.get(key) for key in settings.vary_environ],
         )
     except Exception as exc:
         _log_failure(state, exc)
@@ -242,11 +245,11 @@ def _handle(
             weak=validators.weak,
             last_modified=validators.last_modified,
         ),
-        if_match=_if_match(),
-        if_none_match=_if_none_match(),
-        if_modified_since=_date("If-Modified-Since"),
-        if_unmodified_since=_date("If-Unmodified-Since"),
-        ptag=_ptag(),
+        if_match=_if_match(environ),
+        if_none_match=_if_none_match(environ),
+        if_modified_since=_date(environ, "HTTP_IF_MODIFIED_SINCE"),
+        if_unmodified_since=_date(environ, "HTTP_IF_UNMODIFIED_SINCE"),
+        ptag=_ptag(environ),
         require_precondition=declaration.require_precondition,
     )
     if outcome is Outcome.PROCEED:
@@ -300,16 +303,19 @@ def validators_for(
     settings = state.resolve(declaration)
     args = dict(view_args or {})
     lookup = Headers(dict(headers or {}))
+    vary_values = [lookup.get(name) for name in settings.vary]
     if (
         has_request_context()
         and request.endpoint == endpoint
         and request.view_args == args
-        and all(request.headers.get(n) == lookup.get(n) for n in settings.vary)
+        and vary_values == [request.environ.get(k) for k in settings.vary_environ]
     ):
         computed = current_validators()
         if computed is not None:
             return computed
-    return _compute(state.tags, state, declaration, settings, endpoint, args, lookup)
+    return _compute(
+        state.tags, state, declaration, settings, endpoint, args, vary_values
+    )
 
 
 def _compute(
@@ -319,7 +325,7 @@ def _compute(
     settings: Resolved,
     endpoint: str | None,
     kwargs: Mapping[str, t.Any],
-    headers: Headers | EnvironHeaders,
+    vary_values: list[str | None],
 ) -> Validators:
     """Run the generators and mixins and build the tag."""
     value = None if declaration.etag is None else declaration.etag(**kwargs)
@@ -342,7 +348,7 @@ def _compute(
             kwargs,
             value,
             [mixin() for mixin in state.extension._mixins],
-            [headers.get(name) for name in settings.vary],
+            vary_values,
         )
     return Validators(value, tag, settings.weak, modified)
 
@@ -377,8 +383,8 @@ def _has_write_precondition(declaration: Declaration) -> bool:
     )
 
 
-def _if_match() -> ETags | None:
-    raw = request.headers.get("If-Match")
+def _if_match(environ: WSGIEnvironment) -> ETags | None:
+    raw = environ.get("HTTP_IF_MATCH")
     if raw is None:
         return None
     # A malformed If-Match must fail, not be read leniently: an empty ETags
@@ -386,24 +392,24 @@ def _if_match() -> ETags | None:
     return request.if_match if is_valid_if_match(raw) else ETags()
 
 
-def _if_none_match() -> ETags | None:
-    if "If-None-Match" not in request.headers:
+def _if_none_match(environ: WSGIEnvironment) -> ETags | None:
+    if "HTTP_IF_NONE_MATCH" not in environ:
         return None
     return request.if_none_match
 
 
-def _ptag() -> ETags | None:
-    raw = request.headers.get("HX-PTag")
+def _ptag(environ: WSGIEnvironment) -> ETags | None:
+    raw = environ.get("HTTP_HX_PTAG")
     return None if raw is None else parse_etags(raw)
 
 
-def _date(name: str) -> datetime | None:
-    raw = request.headers.get(name)
+def _date(environ: WSGIEnvironment, key: str) -> datetime | None:
+    raw = environ.get(key)
     if raw is None or not is_single_member(raw):
         return None
     value = (
         request.if_modified_since
-        if name == "If-Modified-Since"
+        if key == "HTTP_IF_MODIFIED_SINCE"
         else request.if_unmodified_since
     )
     return None if value is None else http_datetime(value)
@@ -452,16 +458,20 @@ def _declared_headers(
 ) -> None:
     """Set the headers that a 200 and its 304 both carry (RFC 9110 §15.4.5)."""
     headers = response.headers
-    request_headers = request.headers
+    environ = request.environ
+    fresh = response.status_code == 304  # built here, not by the view
     if validators.etag is not None:
         tag = validators.header
-        if response.status_code == 304:
+        if fresh:
             headers["ETag"] = tag
-        if "HX-Request" in request_headers:
+        if "HTTP_HX_REQUEST" in environ:
             headers["HX-PTag"] = tag
     if settings.vary:
-        response.vary.update(settings.vary)
-    fragment = any(name in request_headers for name in FRAGMENT_HEADERS)
+        if fresh:
+            headers["Vary"] = settings.vary_header
+        else:
+            response.vary.update(settings.vary)
+    fragment = any(key in environ for key in FRAGMENT_ENVIRON)
     cache_control = (
         settings.fragment_cache_control if fragment else settings.cache_control
     )

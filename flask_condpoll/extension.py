@@ -47,6 +47,15 @@ DEFAULTS: dict[str, object] = {
 #: one of them gets ``CONDPOLL_FRAGMENT_CACHE_CONTROL``.
 FRAGMENT_HEADERS = ("HX-Request", "X-Up-Target")
 
+
+def environ_key(header: str) -> str:
+    """The WSGI environ key holding a request header."""
+    key = header.upper().replace("-", "_")
+    return key if key in ("CONTENT_TYPE", "CONTENT_LENGTH") else f"HTTP_{key}"
+
+
+FRAGMENT_ENVIRON = tuple(map(environ_key, FRAGMENT_HEADERS))
+
 Mixin = Callable[[], object]
 F = t.TypeVar("F", bound=Mixin)
 
@@ -139,6 +148,8 @@ class Resolved(t.NamedTuple):
 
     weak: bool
     vary: tuple[str, ...]
+    vary_header: str
+    vary_environ: tuple[str, ...]
     cache_control: str | None
     fragment_cache_control: str | None
 
@@ -231,6 +242,8 @@ class CondPollState:
         resolved = Resolved(
             weak=self.weak if declaration.weak is None else declaration.weak,
             vary=vary,
+            vary_header=", ".join(vary),
+            vary_environ=tuple(map(environ_key, vary)),
             cache_control=page,
             fragment_cache_control=fragment,
         )

@@ -36,6 +36,7 @@ from .extension import CondPollState
 from .registry import logger
 from .registry import RegistryUnavailable
 from .registry import VersionRegistry
+from .sql_execution import fetch_one
 
 Source = type | sa.Table | Select[t.Any] | Callable[..., Select[t.Any]]
 Bind = Engine | Callable[[], Engine | Connection | Session] | None
@@ -158,8 +159,8 @@ def _bind_key(table: sa.Table) -> str | None:
 
 def _execute(
     bind: Bind, table: sa.Table, statement: t.Any, params: Mapping[str, t.Any]
-) -> t.Any:
-    """Run ``statement`` on a pooled connection and return its one row or None."""
+) -> tuple[t.Any, ...] | None:
+    """Run ``statement`` and return its one row or None."""
     if bind is None:
         try:
             db = current_app.extensions["sqlalchemy"]
@@ -174,9 +175,9 @@ def _execute(
     else:
         target = bind()
     if isinstance(target, Engine):
-        with target.connect() as connection:
-            return connection.execute(statement, params).one_or_none()
-    return target.execute(statement, params).one_or_none()
+        return fetch_one(target, statement, params)
+    row = target.execute(statement, params).first()
+    return None if row is None else tuple(row)
 
 
 class CollectionVersion:
