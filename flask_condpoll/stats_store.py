@@ -48,11 +48,21 @@ class SQLiteStatsStore:
         self.path = path
         self.retention = retention
         self._pruned = 0.0
+        self._created = False
 
     def _connect(self) -> sqlite3.Connection:
-        os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
         try:
+            os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
             connection = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+        except (OSError, sqlite3.Error) as exc:
+            raise StatsStoreError(f"Cannot open {self.path!r}: {exc}") from exc
+        if not self._created:
+            self._create(connection)
+        return connection
+
+    def _create(self, connection: sqlite3.Connection) -> None:
+        """Set up the file once per process: WAL mode and the tables."""
+        try:
             connection.execute("PRAGMA journal_mode=WAL")
             counters = ", ".join(f'"{n}" INTEGER NOT NULL DEFAULT 0' for n in COUNTERS)
             connection.executescript(
@@ -65,8 +75,9 @@ class SQLiteStatsStore:
                 """
             )
         except sqlite3.Error as exc:
+            connection.close()
             raise StatsStoreError(f"Cannot open {self.path!r}: {exc}") from exc
-        return connection
+        self._created = True
 
     def add(self, batch_id: str, batch: Batch) -> None:
         placeholders = ", ".join("?" * (len(COUNTERS) + 2))
@@ -90,6 +101,7 @@ class SQLiteStatsStore:
                 self._prune(connection, now)
             connection.execute("COMMIT")
         except sqlite3.Error as exc:
+            self._created = False  # the file may be gone: set it up again
             raise StatsStoreError(f"Cannot write {self.path!r}: {exc}") from exc
         finally:
             connection.close()

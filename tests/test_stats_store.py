@@ -128,3 +128,14 @@ def test_store_from_url(tmp_path):
     assert isinstance(store_from_url(REDIS_URL, instance_path=""), RedisStatsStore)
     with pytest.raises(ValueError, match="Unsupported CONDPOLL_STATS_URL"):
         store_from_url("postgresql://x", instance_path="")
+
+
+def test_sqlite_file_removed_while_running(tmp_path):
+    store = SQLiteStatsStore(str(tmp_path / "stats.db"))
+    store.add("a", {("items", 0): vector(1)})
+    for name in ("stats.db", "stats.db-wal", "stats.db-shm"):
+        (tmp_path / name).unlink(missing_ok=True)
+    with pytest.raises(StatsStoreError):
+        store.add("b", {("items", 0): vector(2)})
+    store.add("b", {("items", 0): vector(2)})  # the retry sets the file up again
+    assert store.totals()["items"][0] == 2
