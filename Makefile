@@ -44,5 +44,8 @@ docs: $(VENV)/.dev
 
 check: lint typing docs
 
+bench: $(VENV)/.dev node_modules/.package-lock.json
+	$(BIN)/python -m benchmarks.run $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) node_modules docs/_build .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -57,6 +57,10 @@ def _encode(value: object, out: list[bytes]) -> None:
         data = t.cast(str, value).encode("utf-8", "surrogatepass")
         out.append(b"s%d:" % len(data))
         out.append(data)
+    elif kind is tuple or kind is list:
+        out.append(b"l%d:" % len(value))  # type: ignore[arg-type]
+        for item in value:  # type: ignore[attr-defined]
+            _encode(item, out)
     elif value is None:
         out.append(b"n")
     elif value is True:
@@ -123,7 +127,9 @@ class TagMaker:
 
     def make(self, *parts: object) -> str:
         """Return the tag (without quotes) for the given parts, in order."""
-        digest = self._base.copy()
+        out: list[bytes] = []
         for part in parts:
-            digest.update(encode(part))
+            _encode(part, out)
+        digest = self._base.copy()
+        digest.update(b"".join(out))
         return urlsafe_b64encode(digest.digest()).rstrip(b"=").decode("ascii")

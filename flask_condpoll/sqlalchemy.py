@@ -73,10 +73,16 @@ def _checksum_sqlite(
     element: timestamp_checksum, compiler: SQLCompiler, **kw: t.Any
 ) -> str:
     # SQLAlchemy stores "YYYY-MM-DD HH:MM:SS.ffffff": seconds, then microseconds.
+    # unixepoch() (SQLite 3.38+) gives the same seconds as strftime('%s'), faster.
     arg = compiler.process(element.clauses, **kw)
+    version = compiler.dialect.server_version_info or (0,)
+    seconds = (
+        f"unixepoch({arg})"
+        if version >= (3, 38)
+        else f"CAST(strftime('%s', {arg}) AS INTEGER)"
+    )
     return (
-        f"((CAST(strftime('%s', {arg}) AS INTEGER) * 1000000"
-        f" + CAST(substr({arg}, 21, 6) AS INTEGER)) % {_MODULUS})"
+        f"(({seconds} * 1000000 + CAST(substr({arg}, 21, 6) AS INTEGER)) % {_MODULUS})"
     )
 
 

@@ -66,3 +66,34 @@ def test_polling_example(client, extension_url, attribute):
     assert (
         page.get("/badge", headers=headers | {"If-None-Match": tag}).status_code == 200
     )
+
+
+def test_auth_order_example():
+    from docs.examples.auth_order import app
+
+    user = app.test_client()
+    with user.session_transaction() as session:
+        session["user_id"] = 1
+    tag = user.get("/inbox").headers["ETag"]
+    assert user.get("/inbox", headers={"If-None-Match": tag}).status_code == 304
+    anonymous = app.test_client().get("/inbox", headers={"If-None-Match": tag})
+    assert anonymous.status_code == 401
+
+
+def test_every_python_block_in_the_docs_compiles():
+    """Inline examples that are not included from a tested file must at
+    least be valid Python."""
+    import pathlib
+    import re
+
+    docs = pathlib.Path(__file__).resolve().parent.parent / "docs"
+    blocks = 0
+    for page in docs.rglob("*.rst"):
+        text = page.read_text()
+        for match in re.finditer(
+            r"\.\. code-block:: python\n\n((?:   .*\n|\n)+)", text
+        ):
+            code = "\n".join(line[3:] for line in match[1].splitlines())
+            compile(code, f"{page.name} block", "exec")
+            blocks += 1
+    assert blocks >= 3

@@ -118,3 +118,27 @@ def test_terminated_connection_is_invalidated(tmp_path, caplog):
         assert not [r for r in caplog.records if r.name.startswith("sqlalchemy.pool")]
     finally:
         schema.drop()
+
+
+def test_sqlite_checksum_is_the_same_with_or_without_unixepoch(tmp_path):
+    """Hosts with older SQLite (no unixepoch) compute the same versions."""
+    from flask_condpoll.sqlalchemy import timestamp_checksum
+
+    engine = sa.create_engine(f"sqlite:///{tmp_path}/v.db")
+    schema = create_schema(engine)
+    with schema.Session() as session:
+        session.add(
+            schema.Notification(
+                user_id=1, updated_at=datetime(2024, 5, 1, 12, 0, 0, 750000)
+            )
+        )
+        session.commit()
+    column = schema.Notification.updated_at
+    query = sa.select(timestamp_checksum(column))
+    with engine.connect() as connection:
+        assert engine.dialect.server_version_info >= (3, 38)
+        modern = connection.execute(query).scalar()
+        engine.dialect.server_version_info = (3, 37, 0)
+        older = connection.execute(query.where(sa.true())).scalar()
+    assert modern == older == (1714564800750000 % 2147483647)
+    schema.drop()
