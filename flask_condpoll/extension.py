@@ -122,7 +122,8 @@ class CondPoll:
         """Bump the registry version of tables changed behind its back.
 
         Call it after writes the session listeners cannot see: raw SQL on
-        another connection, other programs, imports. ::
+        another connection, other programs, imports. Partitioned versions of
+        the tables change too. ::
 
             condpoll.touch(Notification)        # a mapped class
             condpoll.touch("audit_log")         # a table name
@@ -140,7 +141,7 @@ class CondPoll:
                 from .sqlalchemy import table_names
 
                 names.extend(table_names(target))
-        state.require_registry().bump(names)
+        state.require_registry().bump([*names, *(f"{n}|*" for n in names)])
 
 
 class Resolved(t.NamedTuple):

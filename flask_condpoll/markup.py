@@ -17,6 +17,9 @@ from markupsafe import Markup
 #: The supported polling clients.
 CLIENTS = ("htmx2", "htmx4", "unpoly")
 
+#: Poll intervals allowed, in seconds.
+MIN_INTERVAL, MAX_INTERVAL = 0.05, 86400
+
 _ID = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
 _TAG = re.compile(r"[a-z][a-z0-9-]*")
 _SWAPS = frozenset(
@@ -69,7 +72,7 @@ def poll_element(
     :param client: ``"htmx2"``, ``"htmx4"`` or ``"unpoly"``.
     :param url: the fragment's URL.
     :param element_id: the element's id; Unpoly targets ``#element_id``.
-    :param interval: seconds between polls, at least 0.05.
+    :param interval: seconds between polls, from 0.05 to 86400.
     :param content: the element's current content (escaped unless Markup).
     :param etag: the fragment's current ``ETag`` header value, so that the
         first poll can already be a 304.
@@ -85,10 +88,15 @@ def poll_element(
     element_id = _checked_id(element_id)
     if _TAG.fullmatch(tag) is None:
         raise ValueError(f"Invalid tag name {tag!r}: use a lowercase HTML tag name.")
-    if not (isinstance(interval, int | float) and math.isfinite(interval)) or (
-        interval < 0.05
+    if not (
+        isinstance(interval, int | float)
+        and math.isfinite(interval)
+        and MIN_INTERVAL <= interval <= MAX_INTERVAL
     ):
-        raise ValueError(f"Invalid poll interval {interval!r}: use seconds >= 0.05.")
+        raise ValueError(
+            f"Invalid poll interval {interval!r}: use seconds from {MIN_INTERVAL}"
+            f" to {MAX_INTERVAL}."
+        )
     if swap not in _SWAPS:
         raise ValueError(
             f"Invalid swap {swap!r}, must be one of: {', '.join(sorted(_SWAPS))}."

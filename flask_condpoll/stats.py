@@ -110,6 +110,7 @@ class Collector:
         self._count = 0
         self._pending: list[tuple[str, Batch]] = []
         self._thread: threading.Thread | None = None
+        self._wake = threading.Event()
         self._outage = False
 
     def connect(self, app: Flask) -> None:
@@ -170,19 +171,21 @@ class Collector:
         return counts
 
     def _after_request(self) -> None:
+        """Called with the lock held, once per request."""
         self._count += 1
-        if self._count >= self.flush_count:
-            threading.Thread(target=self.flush, daemon=True).start()
-        elif self._thread is None:
-            self._thread = threading.Thread(
-                target=self._flush_periodically, daemon=True
-            )
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._flusher, daemon=True)
             self._thread.start()
+        if self._count >= self.flush_count:
+            self._count = 0
+            self._wake.set()
 
-    def _flush_periodically(self) -> None:
-        pid = os.getpid()
+    def _flusher(self) -> None:
+        """One thread per process: flush every interval, or when woken."""
+        pid, wake = os.getpid(), self._wake
         while self._pid == pid:
-            time.sleep(self.flush_interval)
+            wake.wait(self.flush_interval)
+            wake.clear()
             self.flush()
 
     def flush(self) -> None:

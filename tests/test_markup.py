@@ -102,6 +102,8 @@ class TestPollElement:
             {"interval": -1},
             {"interval": float("nan")},
             {"interval": float("inf")},
+            {"interval": 1e308},
+            {"interval": 86401},
             {"interval": "2s"},
             {"swap": 'outerHTML settle:1s" onclick="x'},
         ],

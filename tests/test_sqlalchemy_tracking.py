@@ -283,3 +283,75 @@ def test_flask_sqlalchemy_default_bind(tmp_path):
     for url, tag in zip(("/lists/1", "/fresh/1"), tags, strict=True):
         assert client.get(url, headers={"If-None-Match": tag}).status_code == 200
     assert client.get("/lists/2").status_code == 200
+
+
+class TestPartitions:
+    """table_version(by=..., key=...): only that partition's changes count."""
+
+    @pytest.fixture
+    def setup(self, schema):
+        from flask_condpoll.sqlalchemy import table_version
+
+        app = Flask(__name__)
+        app.config["SECRET_KEY"] = "s"
+        condpoll = CondPoll(app)
+        track_commits(schema.Session)
+        N = schema.Notification
+        version = table_version(N, by=N.user_id, key=lambda user: user)
+
+        def read(user: int) -> t.Any:
+            with app.app_context():
+                return version(user=user)
+
+        return app, condpoll, read, N
+
+    def commit(self, schema, app, change):
+        with app.app_context(), schema.Session() as session:
+            change(session)
+            session.commit()
+
+    def test_a_change_moves_only_its_partition(self, schema, setup):
+        app, _, read, N = setup
+        one, two = read(1), read(2)
+        self.commit(schema, app, lambda s: s.add(N(user_id=1)))
+        assert read(1) != one
+        assert read(2) == two
+
+    def test_moving_a_row_changes_both_partitions(self, schema, setup):
+        app, _, read, N = setup
+        self.commit(schema, app, lambda s: s.add(N(id=5, user_id=1)))
+        one, two, three = read(1), read(2), read(3)
+
+        def move(session):
+            session.get(N, 5).user_id = 2
+
+        self.commit(schema, app, move)
+        assert read(1) != one
+        assert read(2) != two
+        assert read(3) == three
+
+    def test_delete_changes_its_partition(self, schema, setup):
+        app, _, read, N = setup
+        self.commit(schema, app, lambda s: s.add(N(id=6, user_id=4)))
+        before = read(4)
+        self.commit(schema, app, lambda s: s.delete(s.get(N, 6)))
+        assert read(4) != before
+
+    def test_bulk_statements_and_touch_change_every_partition(self, schema, setup):
+        app, condpoll, read, N = setup
+        before = [read(1), read(2)]
+        self.commit(schema, app, lambda s: s.execute(sa.update(N).values(body="x")))
+        after_bulk = [read(1), read(2)]
+        assert all(a != b for a, b in zip(before, after_bulk, strict=True))
+        with app.app_context():
+            condpoll.touch(N)
+        assert all(a != b for a, b in zip(after_bulk, [read(1), read(2)], strict=True))
+
+    def test_needs_by_and_key(self, schema):
+        from flask_condpoll.sqlalchemy import table_version
+
+        N = schema.Notification
+        with pytest.raises(TypeError, match="both 'by' and 'key'"):
+            table_version(N, by=N.user_id)
+        with pytest.raises(TypeError, match="exactly one table"):
+            table_version(N, schema.Document, by=N.user_id, key=lambda: 1)

@@ -217,3 +217,28 @@ def test_stats_off():
     app.config.update(SECRET_KEY="s", CONDPOLL_STATS_URL=None)
     CondPoll(app)
     assert app.extensions["condpoll"].stats is None
+
+
+def test_one_flusher_thread_however_busy():
+    import threading
+
+    from flask_condpoll import signals
+
+    class SlowStore(MemoryStore):
+        def add(self, batch_id, batch):
+            import time
+
+            time.sleep(0.01)
+            super().add(batch_id, batch)
+
+    app = Flask(__name__)
+    store = SlowStore()
+    Collector(store, flush_interval=3600, flush_count=100).connect(app)
+    before = threading.active_count()
+    peak = before
+    for _ in range(3000):
+        signals.not_modified_sent.send(
+            app, endpoint="e", method="GET", status=304, size=0, elapsed=0.0001
+        )
+        peak = max(peak, threading.active_count())
+    assert peak <= before + 1
