@@ -13,6 +13,7 @@ import typing as t
 
 from .stats import Batch
 from .stats import COUNTERS
+from .stats import INDEX
 
 
 class StatsStoreError(Exception):
@@ -223,7 +224,7 @@ class RedisStatsStore:
         for key, values in zip(keys, hashes, strict=True):
             counts = totals.setdefault(self._endpoint(key), [0] * len(COUNTERS))
             for field, value in values.items():
-                position = _POSITIONS.get(field.decode())
+                position = INDEX.get(field.decode())
                 if position is not None:
                     counts[position] += int(value)
         return totals
@@ -241,9 +242,6 @@ class RedisStatsStore:
                 pipe.execute()
         except self._errors as exc:
             raise StatsStoreError(f"Cannot reset Redis stats: {exc}") from exc
-
-
-_POSITIONS = {name: position for position, name in enumerate(COUNTERS)}
 
 
 def store_from_url(

@@ -98,3 +98,15 @@ def _no_default_stats(monkeypatch: pytest.MonkeyPatch) -> None:
     from flask_condpoll.extension import DEFAULTS
 
     monkeypatch.setitem(DEFAULTS, "CONDPOLL_STATS_URL", None)
+
+
+@pytest.fixture(params=["sqlite", "postgresql", "mariadb"])
+def schema(request: pytest.FixtureRequest, tmp_path: t.Any) -> t.Iterator[t.Any]:
+    """Fresh tables on each database (the service tests' skip rule applies)."""
+    pytest.importorskip("sqlalchemy")
+    from .sqlmodels import create_schema
+    from .sqlmodels import engine_for
+
+    schema = create_schema(engine_for(request.param, tmp_path))
+    yield schema
+    schema.drop()

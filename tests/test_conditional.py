@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import functools
 import logging
 
 import pytest
-from flask import abort
 from flask import Flask
 from flask import session
 
@@ -338,47 +336,6 @@ class TestCurrentValidators:
     def test_none_outside_conditional_views(self, app):
         with app.test_request_context():
             assert current_validators() is None
-
-
-class TestDecoratorOrder:
-    """Authentication above ``conditional``: no 304 leaks to anonymous users."""
-
-    @pytest.fixture
-    def protected_app(self):
-        app = Flask(__name__)
-        app.config.update(SECRET_KEY="s", TESTING=True)
-        CondPoll(app)
-
-        def login_required(view):
-            @functools.wraps(view)
-            def wrapper(**kwargs):
-                if "user_id" not in session:
-                    abort(401)
-                return view(**kwargs)
-
-            return wrapper
-
-        @app.post("/login")
-        def login():
-            session["user_id"] = 1
-            return "ok"
-
-        @app.get("/private")
-        @login_required
-        @conditional(etag=lambda: "secret version")
-        def private():
-            return "private data"
-
-        return app
-
-    def test_anonymous_request_with_current_tag_gets_401(self, protected_app):
-        user = protected_app.test_client()
-        user.post("/login")
-        tag = tag_of(user, "/private")
-        anonymous = protected_app.test_client()
-        response = anonymous.get("/private", headers={"If-None-Match": tag})
-        assert response.status_code == 401
-        assert "ETag" not in response.headers
 
 
 class TestSignals:

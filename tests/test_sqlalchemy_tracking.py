@@ -22,17 +22,9 @@ from flask_condpoll.sqlalchemy import table_names  # noqa: E402
 from flask_condpoll.sqlalchemy import table_version  # noqa: E402
 from flask_condpoll.sqlalchemy import track_commits  # noqa: E402
 
-from .sqlmodels import BACKENDS  # noqa: E402
 from .sqlmodels import create_schema  # noqa: E402
 from .sqlmodels import engine_for  # noqa: E402
 from .sqlmodels import Schema  # noqa: E402
-
-
-@pytest.fixture(params=BACKENDS)
-def schema(request, tmp_path) -> t.Iterator[Schema]:
-    schema = create_schema(engine_for(request.param, tmp_path))
-    yield schema
-    schema.drop()
 
 
 @pytest.fixture
