@@ -29,7 +29,7 @@ from werkzeug.http import quote_etag
 
 from . import signals
 from .etag import TagMaker
-from .extension import _header_names
+from .extension import check_header_names
 from .extension import CondPollState
 from .extension import FRAGMENT_ENVIRON
 from .extension import Resolved
@@ -170,7 +170,7 @@ def conditional(
         etag=etag,
         last_modified=last_modified,
         weak=weak,
-        vary=None if vary is None else _header_names(vary, "vary"),
+        vary=None if vary is None else check_header_names(vary, "vary"),
         cache_control=cache_control,
         require_precondition=require_precondition,
         expires=expires,

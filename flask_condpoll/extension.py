@@ -138,7 +138,7 @@ class CondPoll:
             if isinstance(target, str):
                 names.append(target)
             else:
-                from .sqlalchemy import table_names
+                from .tracking import table_names
 
                 names.extend(table_names(target))
         state.require_registry().bump([*names, *(f"{n}|*" for n in names)])
@@ -166,7 +166,7 @@ class CondPollState:
         self.extension = extension
         check_client(config["CONDPOLL_CLIENT"])
         self.weak = bool(config["CONDPOLL_WEAK"])
-        self.vary = _header_names(config["CONDPOLL_VARY"], "CONDPOLL_VARY")
+        self.vary = check_header_names(config["CONDPOLL_VARY"], "CONDPOLL_VARY")
         self.cache_control: str | None = config["CONDPOLL_CACHE_CONTROL"]
         self.fragment_cache_control: str | None = config[
             "CONDPOLL_FRAGMENT_CACHE_CONTROL"
@@ -252,8 +252,12 @@ class CondPollState:
         return resolved
 
 
-def _header_names(names: Iterable[str] | str, setting: str) -> tuple[str, ...]:
-    """Validate a list of request header names from config or a decorator."""
+def check_header_names(names: Iterable[str] | str, setting: str) -> tuple[str, ...]:
+    """Validate a list of request header names from config or a decorator.
+
+    :raises TypeError: for a single string instead of a list.
+    :raises ValueError: for a name that is not a valid header name.
+    """
     if isinstance(names, str):
         raise TypeError(
             f"{setting} must be a list of header names, not the string {names!r};"
