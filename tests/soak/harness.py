@@ -192,8 +192,8 @@ class Run:
 def load(
     server: Server,
     *,
-    users: int = 50,
-    per_user: int = 4,
+    users: int = 60,
+    per_user: int = 5,
     interval: float = 1.0,
     rate: float = 4.0,
     seconds: float = 12.0,

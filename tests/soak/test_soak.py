@@ -1,5 +1,5 @@
 """Load and faults across the whole stack: gunicorn with 4 workers serving the
-example app to 200 pollers while a writer commits notifications.
+example app to 300 pollers while a writer commits notifications.
 
 Every scenario checks, from the pollers' own logs: no 5xx, no stale 304, and
 that the stats add up (exactly, or within the documented loss window).
