@@ -188,9 +188,9 @@ def conditional(
     return decorator
 
 
-def _state() -> CondPollState:
+def _state(app: t.Any) -> CondPollState:
     try:
-        return t.cast(CondPollState, current_app.extensions["condpoll"])
+        return t.cast(CondPollState, app.extensions["condpoll"])
     except KeyError:
         raise RuntimeError(
             "The current Flask app has no 'CondPoll' extension. Create one with"
@@ -207,7 +207,7 @@ def _handle(
     method = request.method
     if method in EXEMPT_METHODS:
         return app.make_response(app.ensure_sync(view)(**kwargs))  # type: ignore[no-any-return]
-    state = _state()
+    state = _state(app)
     settings = state.resolve(declaration)
     tags = state.tags
     environ = request.environ
@@ -295,7 +295,7 @@ def validators_for(
         its ``vary`` matter), such as ``{"HX-Request": "true"}``.
     :raises ValueError: if ``endpoint`` is not a conditional view.
     """
-    state = _state()
+    state = _state(current_app)
     view = current_app.view_functions.get(endpoint)
     declaration: Declaration | None = getattr(view, "condpoll", None)
     if declaration is None:
