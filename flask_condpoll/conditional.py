@@ -214,7 +214,7 @@ def _handle(
     try:
         validators = _compute(
             tags,
-            state,
+            state.mixins,
             declaration,
             settings,
             request.endpoint,
@@ -314,13 +314,13 @@ def validators_for(
         if computed is not None:
             return computed
     return _compute(
-        state.tags, state, declaration, settings, endpoint, args, vary_values
+        state.tags, state.mixins, declaration, settings, endpoint, args, vary_values
     )
 
 
 def _compute(
     tags: TagMaker,
-    state: CondPollState,
+    mixins: list[Callable[[], object]],
     declaration: Declaration,
     settings: Resolved,
     endpoint: str | None,
@@ -347,7 +347,7 @@ def _compute(
             endpoint,
             kwargs,
             value,
-            [mixin() for mixin in state.extension._mixins],
+            [mixin() for mixin in mixins],
             vary_values,
         )
     return Validators(value, tag, settings.weak, modified)

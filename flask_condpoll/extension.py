@@ -164,6 +164,8 @@ class CondPollState:
     def __init__(self, extension: CondPoll, app: Flask) -> None:
         config = app.config
         self.extension = extension
+        #: The extension's mixins: the same list, so later registrations count.
+        self.mixins: list[Mixin] = extension._mixins
         check_client(config["CONDPOLL_CLIENT"])
         self.weak = bool(config["CONDPOLL_WEAK"])
         self.vary = check_header_names(config["CONDPOLL_VARY"], "CONDPOLL_VARY")
