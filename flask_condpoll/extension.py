@@ -1,60 +1,34 @@
-"""The :class:`CondPoll` extension object and its per-application state."""
+"""The :class:`CondPoll` extension object: the composition root.
+
+It imports the pieces (settings, state, registry, stats, front-end, CLI) and
+wires them into an application; nothing in the package imports it.
+"""
 
 from __future__ import annotations
 
 import typing as t
 from collections.abc import Callable
-from collections.abc import Iterable
 
 from flask import current_app
 from flask import Flask
 
-from .etag import derive_key
-from .etag import TagMaker
-from .markup import check_client
+from . import checks
+from .cli import cli
+from .frontend import blueprint
+from .frontend import TEMPLATE_GLOBALS
+from .polling import PollControl
+from .polling import Steering
+from .polling import store_for
 from .registry import registry_from_url
-from .registry import VersionRegistry
+from .registry import whole_table
+from .settings import DEFAULTS
+from .settings import Settings
+from .state import CondPollState
+from .state import get_state
 from .stats import Collector
-from .stats_store import StatsStore
-from .stats_store import store_from_url
-
-if t.TYPE_CHECKING:
-    from .conditional import Declaration
-
-#: Configuration keys and their defaults.
-DEFAULTS: dict[str, object] = {
-    "CONDPOLL_SECRET_KEY": None,
-    "CONDPOLL_WEAK": True,
-    "CONDPOLL_VARY": ("HX-Request", "X-Up-Target"),
-    "CONDPOLL_CACHE_CONTROL": "private, no-cache",
-    "CONDPOLL_FRAGMENT_CACHE_CONTROL": "no-store",
-    "CONDPOLL_REGISTRY_URL": "memory://",
-    "CONDPOLL_REGISTRY_PREFIX": "condpoll:",
-    "CONDPOLL_REGISTRY_TIMEOUT": 0.25,
-    "CONDPOLL_CLIENT": "htmx2",
-    "CONDPOLL_LIBRARY_URL": None,
-    "CONDPOLL_EXTENSION_URL": None,
-    "CONDPOLL_STATS_URL": "sqlite:///condpoll-stats.sqlite3",
-    "CONDPOLL_STATS_PREFIX": "condpoll:",
-    "CONDPOLL_STATS_BUCKET": 60,
-    "CONDPOLL_STATS_RETENTION": 7 * 86400,
-    "CONDPOLL_STATS_FLUSH_COUNT": 1000,
-    "CONDPOLL_STATS_FLUSH_INTERVAL": 1.0,
-    "CONDPOLL_STATS_MAX_PENDING": 600,
-}
-
-#: Request headers sent by polling clients (htmx, Unpoly). A request carrying
-#: one of them gets ``CONDPOLL_FRAGMENT_CACHE_CONTROL``.
-FRAGMENT_HEADERS = ("HX-Request", "X-Up-Target")
-
-
-def environ_key(header: str) -> str:
-    """The WSGI environ key holding a request header."""
-    key = header.upper().replace("-", "_")
-    return key if key in ("CONTENT_TYPE", "CONTENT_LENGTH") else f"HTTP_{key}"
-
-
-FRAGMENT_ENVIRON = tuple(map(environ_key, FRAGMENT_HEADERS))
+from .stats import store_from_url
+from .timing import add_server_timing
+from .timing import enabled
 
 Mixin = Callable[[], object]
 F = t.TypeVar("F", bound=Mixin)
@@ -78,8 +52,14 @@ class CondPoll:
     def init_app(self, app: Flask) -> None:
         """Register the extension with ``app`` and read its configuration.
 
+        Every ``CONDPOLL_*`` key is checked here (see :doc:`/config`), so
+        a wrong value fails now, naming the key, rather than on a request.
+
         :raises RuntimeError: if a :class:`CondPoll` is already registered on
-            ``app``.
+            ``app``, or if neither ``SECRET_KEY`` nor ``CONDPOLL_SECRET_KEY``
+            is set.
+        :raises TypeError: for a setting of the wrong type.
+        :raises ValueError: for a setting out of range.
         """
         if "condpoll" in app.extensions:
             raise RuntimeError(
@@ -88,15 +68,65 @@ class CondPoll:
             )
         for key, value in DEFAULTS.items():
             app.config.setdefault(key, value)
-        app.extensions["condpoll"] = CondPollState(self, app)
-        from .frontend import blueprint
-        from .frontend import TEMPLATE_GLOBALS
-
+        settings = Settings.from_config(app.config)
+        secret = settings.secret_key or app.secret_key
+        if not isinstance(secret, str | bytes) or not secret:
+            raise RuntimeError(
+                "flask-condpoll needs a key for its ETags: set SECRET_KEY or"
+                " CONDPOLL_SECRET_KEY (a string) in the app config before"
+                " calling init_app()."
+            )
+        registry = registry_from_url(
+            settings.registry_url,
+            prefix=settings.registry_prefix,
+            timeout=settings.registry_timeout,
+        )
+        store = store_from_url(
+            settings.stats_url,
+            instance_path=app.instance_path,
+            prefix=settings.stats_prefix,
+            retention=settings.stats_retention,
+        )
+        collector = None
+        if store is not None:
+            collector = Collector(
+                store,
+                bucket_seconds=settings.stats_bucket,
+                flush_count=settings.stats_flush_count,
+                flush_interval=settings.stats_flush_interval,
+                max_pending=settings.stats_max_pending,
+            )
+            collector.connect(app)
+        control = PollControl(
+            store_for(
+                app.instance_path,
+                [
+                    (
+                        getattr(registry, "client", None),
+                        f"{settings.registry_prefix}polling",
+                    ),
+                    (getattr(store, "client", None), f"{settings.stats_prefix}polling"),
+                ],
+            ),
+            factor=settings.poll_factor,
+        )
+        state = app.extensions["condpoll"] = CondPollState(
+            app,
+            settings,
+            secret=secret,
+            mixins=self._mixins,
+            registry=registry,
+            stats_store=store,
+            stats=collector,
+            polling=control,
+        )
+        state.response_hooks.append(Steering(control, settings.poll_resume_check))
+        if enabled(settings.server_timing, app.debug):
+            state.response_hooks.append(add_server_timing)
         app.register_blueprint(blueprint)
         app.jinja_env.globals.update(TEMPLATE_GLOBALS)
-        from .cli import cli
-
         app.cli.add_command(cli)
+        checks.install(app)
 
     @property
     def mixins(self) -> tuple[Mixin, ...]:
@@ -109,21 +139,26 @@ class CondPoll:
         Use it for whatever selects a different page for the same URL and
         data: the current user, the locale, a deploy id. It is called with no
         arguments once per conditional request; if it raises, the request
-        fails open like a failing generator. ::
+        fails open like a failing generator. A view opts out with
+        ``@conditional(..., app_mixins=False)``. ::
 
             @condpoll.etag_mixin
             def current_user_id():
                 return session.get("user_id")
+
+        :raises TypeError: if ``func`` is not callable.
         """
+        if not callable(func):
+            raise TypeError(f"etag_mixin() needs a function, not {func!r}.")
         self._mixins.append(func)
         return func
 
     def touch(self, *targets: t.Any) -> None:
         """Bump the registry version of tables changed behind its back.
 
-        Call it after writes the session listeners cannot see: raw SQL on
-        another connection, other programs, imports. Partitioned versions of
-        the tables change too. ::
+        Call it after writes the session listeners cannot see: ``text()``
+        statements, other programs, triggers, imports. Every partitioned
+        version of the tables changes too. ::
 
             condpoll.touch(Notification)        # a mapped class
             condpoll.touch("audit_log")         # a table name
@@ -132,141 +167,15 @@ class CondPoll:
             or mapped classes.
         :raises RuntimeError: if the app has no registry.
         """
-        state: CondPollState = current_app.extensions["condpoll"]
-        names: list[str] = []
+        tables: list[str] = []
         for target in targets:
             if isinstance(target, str):
-                names.append(target)
+                tables.append(target)
             else:
-                from .tracking import table_names
+                from .sqlalchemy.names import table_names
 
-                names.extend(table_names(target))
-        state.require_registry().bump([*names, *(f"{n}|*" for n in names)])
-
-
-class Resolved(t.NamedTuple):
-    """A view's declaration resolved against one application's config."""
-
-    weak: bool
-    vary: tuple[str, ...]
-    vary_header: str
-    vary_environ: tuple[str, ...]
-    cache_control: str | None
-    fragment_cache_control: str | None
-
-
-class CondPollState:
-    """Per-application state, in ``app.extensions["condpoll"]``.
-
-    Configuration is read once, when :meth:`CondPoll.init_app` runs.
-    """
-
-    def __init__(self, extension: CondPoll, app: Flask) -> None:
-        config = app.config
-        self.extension = extension
-        #: The extension's mixins: the same list, so later registrations count.
-        self.mixins: list[Mixin] = extension._mixins
-        check_client(config["CONDPOLL_CLIENT"])
-        self.weak = bool(config["CONDPOLL_WEAK"])
-        self.vary = check_header_names(config["CONDPOLL_VARY"], "CONDPOLL_VARY")
-        self.cache_control: str | None = config["CONDPOLL_CACHE_CONTROL"]
-        self.fragment_cache_control: str | None = config[
-            "CONDPOLL_FRAGMENT_CACHE_CONTROL"
-        ]
-        self.registry: VersionRegistry | None = registry_from_url(
-            config["CONDPOLL_REGISTRY_URL"],
-            prefix=config["CONDPOLL_REGISTRY_PREFIX"],
-            timeout=config["CONDPOLL_REGISTRY_TIMEOUT"],
+                tables.extend(table_names(target))
+        state = get_state(current_app._get_current_object())  # type: ignore[attr-defined]
+        state.require_registry().bump(
+            [name for table in tables for name in whole_table(table)]
         )
-        self.stats_store: StatsStore | None = store_from_url(
-            config["CONDPOLL_STATS_URL"],
-            instance_path=app.instance_path,
-            prefix=config["CONDPOLL_STATS_PREFIX"],
-            retention=config["CONDPOLL_STATS_RETENTION"],
-        )
-        self.stats: Collector | None = None
-        if self.stats_store is not None:
-            self.stats = Collector(
-                self.stats_store,
-                bucket_seconds=config["CONDPOLL_STATS_BUCKET"],
-                flush_count=config["CONDPOLL_STATS_FLUSH_COUNT"],
-                flush_interval=config["CONDPOLL_STATS_FLUSH_INTERVAL"],
-                max_pending=config["CONDPOLL_STATS_MAX_PENDING"],
-            )
-            self.stats.connect(app)
-        self._app = app
-        self._tags: TagMaker | None = None
-        self._resolved: dict[Declaration, Resolved] = {}
-        #: ``(endpoint, exception type)`` of generators failing right now.
-        self.failing: set[tuple[str | None, type[Exception]]] = set()
-
-    @property
-    def tags(self) -> TagMaker:
-        """The tag maker, keyed from ``CONDPOLL_SECRET_KEY`` or ``SECRET_KEY``.
-
-        The key is derived on first use, so the secret may be configured
-        after :meth:`CondPoll.init_app`.
-
-        :raises RuntimeError: if neither key is set.
-        """
-        if self._tags is None:
-            secret = self._app.config["CONDPOLL_SECRET_KEY"] or self._app.secret_key
-            if not secret:
-                raise RuntimeError(
-                    "flask-condpoll needs a key for its ETags: set SECRET_KEY or"
-                    " CONDPOLL_SECRET_KEY in the app config."
-                )
-            self._tags = TagMaker(derive_key(secret))
-        return self._tags
-
-    def require_registry(self) -> VersionRegistry:
-        """Return the version registry.
-
-        :raises RuntimeError: if ``CONDPOLL_REGISTRY_URL`` is ``None``.
-        """
-        if self.registry is None:
-            raise RuntimeError(
-                "This app has no version registry: set CONDPOLL_REGISTRY_URL to"
-                " 'memory://' or a 'redis://' URL."
-            )
-        return self.registry
-
-    def resolve(self, declaration: Declaration) -> Resolved:
-        """Return ``declaration``'s settings with config defaults filled in."""
-        try:
-            return self._resolved[declaration]
-        except KeyError:
-            pass
-        vary = self.vary if declaration.vary is None else declaration.vary
-        if declaration.cache_control is None:
-            page, fragment = self.cache_control, self.fragment_cache_control
-        else:
-            page = fragment = declaration.cache_control
-        resolved = Resolved(
-            weak=self.weak if declaration.weak is None else declaration.weak,
-            vary=vary,
-            vary_header=", ".join(vary),
-            vary_environ=tuple(map(environ_key, vary)),
-            cache_control=page,
-            fragment_cache_control=fragment,
-        )
-        self._resolved[declaration] = resolved
-        return resolved
-
-
-def check_header_names(names: Iterable[str] | str, setting: str) -> tuple[str, ...]:
-    """Validate a list of request header names from config or a decorator.
-
-    :raises TypeError: for a single string instead of a list.
-    :raises ValueError: for a name that is not a valid header name.
-    """
-    if isinstance(names, str):
-        raise TypeError(
-            f"{setting} must be a list of header names, not the string {names!r};"
-            f" write [{names!r}]."
-        )
-    result = tuple(names)
-    for name in result:
-        if not name or not all(33 <= ord(c) < 127 and c not in ':,"' for c in name):
-            raise ValueError(f"{setting} contains an invalid header name: {name!r}.")
-    return result

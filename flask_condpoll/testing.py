@@ -18,12 +18,16 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from flask.testing import FlaskClient
+from werkzeug.http import parse_date
 from werkzeug.test import TestResponse
 
 from . import signals
 
 #: Headers that a 304 must repeat from the 200 it stands for (RFC 9110 §15.4.5).
 REPEATED_HEADERS = ("ETag", "Cache-Control", "Vary", "Expires", "Content-Location")
+
+#: Seconds two ``Expires`` dates computed on two requests may differ.
+EXPIRES_TOLERANCE = 5
 
 
 @dataclass(frozen=True)
@@ -49,20 +53,25 @@ def check_conditional(
     headers: Mapping[str, str] | None = None,
     change: Callable[[], object] | None = None,
     unsafe_method: str | None = None,
+    write: Mapping[str, t.Any] | None = None,
 ) -> ConditionalCheck:
     """Assert that the view at ``url`` answers conditional requests correctly.
 
     Checks, in order: a GET gives 200 with validators; echoing them gives a
     body-less 304 that repeats the 200's headers without running the view;
     HEAD behaves like GET; after ``change()`` the old validators give a 200
-    with a new tag; and ``unsafe_method`` with a stale If-Match gives 412
-    without running the view.
+    with a new tag; ``unsafe_method`` with a stale If-Match gives 412 without
+    running the view; and ``unsafe_method`` with the ETag a GET hands out
+    passes its precondition (the write runs: pass its body in ``write``).
 
     :param client: the app's test client.
     :param url: the view's URL.
     :param headers: extra request headers (``HX-Request``, a cookie, ...).
     :param change: a function that changes the data behind the view.
-    :param unsafe_method: a write method the view accepts, such as ``"PUT"``.
+    :param unsafe_method: a write method the URL accepts, such as ``"PUT"``;
+        it may be served by another view function than the GET.
+    :param write: keyword arguments for the write's request, such as
+        ``{"json": {...}}``.
     :raises AssertionError: naming the first check that failed.
     """
     base = dict(headers or {})
@@ -93,7 +102,7 @@ def check_conditional(
         )
         for name in REPEATED_HEADERS:
             _expect(
-                short.headers.get(name) == first.headers.get(name),
+                _same_header(name, short.headers.get(name), first.headers.get(name)),
                 f"The 304 for {method} {url} has {name}: {short.headers.get(name)!r},"
                 f" the 200 had {first.headers.get(name)!r}.",
             )
@@ -134,8 +143,37 @@ def check_conditional(
             "full" not in seen,
             f"{unsafe_method} {url} ran the view despite a stale If-Match.",
         )
+        current = client.get(url, headers=base).headers.get("ETag")
+        _expect(current is not None, f"GET {url} gave no ETag to write with.")
+        _expect(
+            not str(current).startswith("W/"),
+            f"GET {url} hands out a weak ETag ({current}), which If-Match never"
+            " accepts: declare the views of this URL with weak=False (or leave"
+            " weak unset).",
+        )
+        accepted = client.open(
+            url,
+            method=unsafe_method,
+            headers=dict(base, **{"If-Match": str(current)}),
+            **dict(write or {}),
+        )
+        _expect(
+            accepted.status_code not in (412, 428),
+            f"{unsafe_method} {url} with the ETag a GET handed out ({current}) gave"
+            f" {accepted.status!r}: a read-then-write can never succeed.",
+        )
 
     return ConditionalCheck(first, etag, modified, changed_etag)
+
+
+def _same_header(name: str, short: str | None, full: str | None) -> bool:
+    """Equal, except that two Expires dates may be a little apart."""
+    if name != "Expires" or short is None or full is None:
+        return short == full
+    first, second = parse_date(short), parse_date(full)
+    if first is None or second is None:
+        return short == full
+    return abs((first - second).total_seconds()) <= EXPIRES_TOLERANCE
 
 
 def _expect(condition: bool, message: str) -> None:

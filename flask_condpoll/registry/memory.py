@@ -1,0 +1,60 @@
+"""Versions in this process's memory: for a single worker process."""
+
+from __future__ import annotations
+
+import os
+import secrets
+import threading
+import time
+from collections.abc import Iterable
+from collections.abc import Sequence
+
+from .base import Listener
+from .base import Reading
+
+
+class MemoryRegistry:
+    """Versions in this process's memory: for a single worker process.
+
+    The epoch is random per instance and per process, so a restarted process
+    changes every tag instead of counting from zero again, and so does a
+    worker forked from a preloaded master (``gunicorn --preload``): each one
+    it forks would otherwise start from the master's versions, and reproduce
+    the versions of the worker it replaces.
+    """
+
+    def __init__(self) -> None:
+        self.epoch = secrets.token_hex(8)
+        self._pid = os.getpid()
+        self._versions: dict[str, tuple[int, float]] = {}
+        self._lock = threading.Lock()
+        self._listeners: list[Listener] = []
+
+    def _check_fork(self) -> None:
+        if self._pid != os.getpid():
+            self._pid = os.getpid()
+            self._lock = threading.Lock()  # another thread may have held it
+            self.epoch = secrets.token_hex(8)
+
+    def read(self, names: Sequence[str]) -> Reading:
+        self._check_fork()
+        versions = self._versions
+        found = [versions.get(name, (0, 0.0)) for name in names]
+        return Reading(
+            (self.epoch, *[version for version, _ in found]),
+            max((bumped for _, bumped in found), default=0.0),
+        )
+
+    def bump(self, names: Iterable[str]) -> None:
+        self._check_fork()
+        now = time.time()
+        bumped = list(names)
+        with self._lock:
+            for name in bumped:
+                self._versions[name] = (self._versions.get(name, (0, 0.0))[0] + 1, now)
+        for listener in self._listeners:
+            listener(bumped)
+
+    def subscribe(self, listener: Listener) -> bool:
+        self._listeners.append(listener)
+        return True

@@ -1,0 +1,296 @@
+"""Running a version query where it cannot describe newer data than the view.
+
+If the view's session already has a transaction open (a ``before_request``
+loaded the user, say), the query runs on that session's connection: under
+REPEATABLE READ and SERIALIZABLE it then reads the view's own snapshot. Else
+it runs on a pooled connection of its own, before the view's snapshot
+begins, so the view can only see the same data or newer. Writes always use
+the session's transaction, and lock what they check until the write commits
+(``FOR UPDATE`` for a row, and see :mod:`.guards`).
+
+A version query runs on every poll, so its overhead matters: when nothing
+observes the engine (no ``before_cursor_execute`` or ``after_cursor_execute``
+listener, no echo or INFO logging), the statement, compiled once per engine
+after its first connection, runs on the DBAPI connection with SQLAlchemy's
+own bind and result processors; otherwise it goes through the Connection, so
+that query logging, APM tools and statement counting see it.
+"""
+
+from __future__ import annotations
+
+import logging
+import typing as t
+import weakref
+from collections.abc import Callable
+from collections.abc import Mapping
+
+import sqlalchemy as sa
+from flask import current_app
+from flask import has_request_context
+from flask import request
+from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import scoped_session
+from sqlalchemy.orm import Session
+from sqlalchemy.sql import Select
+
+from ..core.preconditions import SAFE_METHODS
+from ..validators import request_cache
+from .guards import ChangedWhileChecking
+from .guards import guarded
+from .guards import is_conflict
+from .guards import lock
+from .precision import check_precision
+from .snapshots import holds_snapshot
+from .snapshots import request_session
+from .snapshots import snapshot_began
+
+Processor = Callable[[t.Any], t.Any] | None
+
+#: What a version query runs on: an Engine, or a callable returning an Engine,
+#: a Connection, a Session or a ``scoped_session``; ``None`` is
+#: Flask-SQLAlchemy's session. An Engine, returned or not, reads in
+#: Flask-SQLAlchemy's session when it uses that engine for the table.
+Bind = Engine | Session | scoped_session[t.Any] | Callable[[], t.Any] | None
+
+
+class CompiledQuery:
+    """``statement`` compiled for ``dialect``, ready for a DBAPI cursor.
+
+    :raises ValueError: if the statement needs per-execution compilation
+        (expanding ``IN`` parameters); use the Connection path for it.
+    """
+
+    def __init__(self, statement: Select[t.Any], dialect: sa.Dialect) -> None:
+        compiled = statement.compile(dialect=dialect)
+        if compiled.literal_execute_params or compiled.post_compile_params:
+            raise ValueError("The statement has parameters rendered per execution.")
+        self.sql = compiled.string
+        binds = {name: bind for bind, name in compiled.bind_names.items()}
+        self.names: list[str] = list(compiled.positiontup or binds)
+        self.positional = bool(compiled.positional)
+        self.defaults = {
+            name: binds[name].value for name in self.names if not binds[name].required
+        }
+        self.bind_processors: dict[str, Callable[[t.Any], t.Any]] = {}
+        for name in self.names:
+            process = binds[name].type.dialect_impl(dialect).bind_processor(dialect)
+            if process is not None:
+                self.bind_processors[name] = process
+        self.result_processors: list[Processor] = [
+            column.type.dialect_impl(dialect).result_processor(dialect, None)
+            for column in statement.selected_columns
+        ]
+
+    def parameters(self, params: Mapping[str, t.Any]) -> t.Any:
+        values = {**self.defaults, **params}
+        for name, process in self.bind_processors.items():
+            values[name] = process(values[name])
+        if self.positional:
+            return tuple(values[name] for name in self.names)
+        return {name: values[name] for name in self.names}
+
+    def row(self, raw: t.Any) -> tuple[t.Any, ...] | None:
+        if raw is None:
+            return None
+        return tuple(
+            value if process is None or value is None else process(value)
+            for value, process in zip(raw, self.result_processors, strict=True)
+        )
+
+
+_compiled: weakref.WeakKeyDictionary[Select[t.Any], dict[Engine, CompiledQuery | None]]
+_compiled = weakref.WeakKeyDictionary()
+
+
+def observed(engine: Engine) -> bool:
+    """Whether something watches this engine's statements."""
+    dispatch = engine.dispatch
+    return bool(
+        dispatch.before_cursor_execute
+        or dispatch.after_cursor_execute
+        or engine.echo
+        or engine.logger.isEnabledFor(logging.INFO)
+    )
+
+
+def current_request() -> tuple[dict[object, t.Any] | None, bool]:
+    """This request's cache and whether it is a write; ``(None, False)``
+    outside a request (a generator called from a CLI command or a test)."""
+    if not has_request_context():
+        return None, False
+    return request_cache(request.environ), request.method not in SAFE_METHODS
+
+
+def can_see_new_commits(bind: Bind, table: sa.Table) -> bool:
+    """Whether a version query run now could see commits made from now on: a
+    held poll re-runs it; an open REPEATABLE READ snapshot never would."""
+    session, _ = _resolve(bind, table, False)
+    return session is None or snapshot_began(session) is None
+
+
+def run_version_query(
+    bind: Bind,
+    table: sa.Table,
+    statement: Select[t.Any],
+    params: Mapping[str, t.Any],
+    *,
+    write: bool = False,
+    locked: Select[t.Any] | None = None,
+    guard: t.Sequence[str] = (),
+    timestamps: t.Sequence[t.Any] = (),
+) -> tuple[t.Any, ...] | None:
+    """Run a version query where the invariant holds (see the module docs).
+
+    :param bind: see :data:`Bind`.
+    :param table: the table it reads, to pick Flask-SQLAlchemy's engine.
+    :param write: the request is a write: run in the session's transaction.
+    :param locked: the statement's ``FOR UPDATE`` form, used for writes.
+    :param guard: what the version describes, locked for a write with a
+        precondition (see :mod:`.guards`).
+    :param timestamps: its ``updated_at`` columns, checked for whole seconds
+        (see :mod:`.precision`).
+    :raises ChangedWhileChecking: (412) when the data changed while a guarded
+        write's version was being read.
+    """
+    session, target = _resolve(bind, table, write)
+    check_precision(statement, target.dialect, timestamps)
+    if session is not None and (write or session.in_transaction()):
+        connection = session.connection(bind_arguments={"clause": table})
+        if write:
+            names = guard if guard and guarded(guard) else ()
+            return read_for_write(connection, table, statement, locked, params, names)
+        return fetch_on(connection, statement, params)
+    if isinstance(target, Connection):
+        return fetch_on(target, statement, params)
+    return fetch_one(target, statement, params)
+
+
+def _resolve(
+    bind: Bind, table: sa.Table, write: bool
+) -> tuple[Session | None, Engine | Connection]:
+    """The view's session (if one exists already, or for a write) and what to
+    query otherwise."""
+    if bind is None:
+        db = current_app.extensions.get("sqlalchemy")
+        if db is None:
+            raise RuntimeError(
+                "No 'bind' was given and the app has no Flask-SQLAlchemy"
+                " extension: pass bind=engine or bind=lambda: session."
+            )
+        engine: Engine = db.engines[table.metadata.info.get("bind_key")]
+        return request_session(create=write), engine
+    if isinstance(bind, Engine):
+        flask_sqlalchemy = "sqlalchemy" in current_app.extensions
+        session = request_session(create=write) if flask_sqlalchemy else None
+        if session is not None and session.get_bind(clause=table) is not bind:
+            session = None
+        return session, bind
+    target = bind if isinstance(bind, Session | scoped_session) else bind()
+    if isinstance(target, Engine):
+        return _resolve(target, table, write)
+    if isinstance(target, Session | scoped_session):
+        session = request_session(target, create=write)
+        engine = t.cast(Engine, target.get_bind(clause=table))
+        if isinstance(engine, Connection):
+            return None, engine
+        if session is None and isinstance(target, scoped_session):
+            return None, engine
+        return session, engine
+    if isinstance(target, Connection):
+        return None, target
+    raise TypeError(
+        f"bind returned {target!r}: return an Engine, a Connection or a Session."
+    )
+
+
+def read_for_write(
+    connection: Connection,
+    table: sa.Table,
+    statement: Select[t.Any],
+    locked: Select[t.Any] | None,
+    params: Mapping[str, t.Any],
+    names: t.Sequence[str],
+) -> tuple[t.Any, ...] | None:
+    """Read a write's version in its transaction, locked until it commits;
+    for a guarded write (``names``), also check that it is still current."""
+    try:
+        lock(connection, table, names)
+        row = fetch_on(connection, statement if locked is None else locked, params)
+        # The snapshot may predate the lock: compare with the latest commit.
+        if (
+            names
+            and connection.dialect.name != "sqlite"
+            and holds_snapshot(connection)
+            and fetch_one(connection.engine, statement, params) != row
+        ):
+            raise ChangedWhileChecking()
+    except Exception as exc:
+        if names and is_conflict(exc):
+            raise ChangedWhileChecking() from exc
+        raise
+    return row
+
+
+def fetch_on(
+    connection: Connection, statement: Select[t.Any], params: Mapping[str, t.Any]
+) -> tuple[t.Any, ...] | None:
+    """Run ``statement`` on ``connection``, in its transaction; return the first row."""
+    engine = connection.engine
+    query = None if observed(engine) else _compiled_for(statement, engine)
+    if query is None:
+        row = connection.execute(statement, params).first()
+        return None if row is None else tuple(row)
+    cursor = connection.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(query.sql, query.parameters(params))
+        return query.row(cursor.fetchone())
+    finally:
+        cursor.close()
+
+
+def fetch_one(
+    engine: Engine, statement: Select[t.Any], params: Mapping[str, t.Any]
+) -> tuple[t.Any, ...] | None:
+    """Run ``statement`` on a pooled connection and return its first row."""
+    if observed(engine):
+        with engine.connect() as connection:
+            row = connection.execute(statement, params).first()
+            return None if row is None else tuple(row)
+    pooled = engine.raw_connection()  # connects first: the dialect is known
+    query = _compiled_for(statement, engine)
+    if query is None:
+        pooled.close()
+        with engine.connect() as through:
+            row = through.execute(statement, params).first()
+            return None if row is None else tuple(row)
+    try:
+        cursor = pooled.cursor()
+        try:
+            cursor.execute(query.sql, query.parameters(params))
+            raw = cursor.fetchone()
+        finally:
+            cursor.close()
+    except engine.dialect.loaded_dbapi.Error as exc:
+        if engine.dialect.is_disconnect(exc, pooled.dbapi_connection, None):
+            pooled.invalidate(exc)
+        pooled.close()
+        raise
+    pooled.close()  # back to the pool, which resets it
+    return query.row(raw)
+
+
+def _compiled_for(statement: Select[t.Any], engine: Engine) -> CompiledQuery | None:
+    """``statement`` compiled for ``engine``, once; call after it has connected,
+    so that dialect-specific SQL (SQLite's ``unixepoch``) is chosen right."""
+    per_engine = _compiled.setdefault(statement, {})
+    try:
+        return per_engine[engine]
+    except KeyError:
+        pass
+    try:
+        query: CompiledQuery | None = CompiledQuery(statement, engine.dialect)
+    except ValueError:
+        query = None
+    per_engine[engine] = query
+    return query
