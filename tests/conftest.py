@@ -46,15 +46,15 @@ def app(resource: Resource) -> Flask:
     return make_app(resource)
 
 
-def make_app(resource: Resource) -> Flask:
+def make_app(resource: Resource, **config: t.Any) -> Flask:
     """An app with conditional views over ``resource``."""
     app = Flask(__name__)
-    app.config.update(TESTING=True, SECRET_KEY="test secret")
+    app.config.update({"TESTING": True, "SECRET_KEY": "test secret", **config})
     CondPoll(app)
     methods = ["GET", "PUT", "POST", "PATCH", "DELETE", "OPTIONS"]
 
     @app.route("/weak", methods=methods)
-    @conditional(etag=resource.etag, last_modified=resource.last_modified)
+    @conditional(etag=resource.etag, last_modified=resource.last_modified, weak=True)
     def weak() -> str:
         resource.calls.append(request.method)
         return "weak body"
@@ -95,18 +95,6 @@ def tag_of(client: t.Any, url: str, **headers: str) -> str:
 @pytest.fixture(autouse=True)
 def _no_default_stats(monkeypatch: pytest.MonkeyPatch) -> None:
     """Apps made by tests collect stats only where a test asks for them."""
-    from flask_condpoll.extension import DEFAULTS
+    from flask_condpoll.settings import DEFAULTS
 
     monkeypatch.setitem(DEFAULTS, "CONDPOLL_STATS_URL", None)
-
-
-@pytest.fixture(params=["sqlite", "postgresql", "mariadb"])
-def schema(request: pytest.FixtureRequest, tmp_path: t.Any) -> t.Iterator[t.Any]:
-    """Fresh tables on each database (the service tests' skip rule applies)."""
-    pytest.importorskip("sqlalchemy")
-    from .sqlmodels import create_schema
-    from .sqlmodels import engine_for
-
-    schema = create_schema(engine_for(request.param, tmp_path))
-    yield schema
-    schema.drop()

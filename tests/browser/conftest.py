@@ -2,42 +2,29 @@
 
 from __future__ import annotations
 
-import shutil
 import threading
 import typing as t
 from dataclasses import dataclass
 from dataclasses import field
 
 import pytest
-from werkzeug.serving import make_server
+
+from benchmarks.browser import launch
+from benchmarks.browser import missing
+from benchmarks.browser import serving
 
 from ..services import unavailable
-
-CHROMIUM = "/usr/bin/chromium"
-FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-quic",
-]
 
 
 @pytest.fixture(scope="module")
 def browser() -> t.Iterator[t.Any]:
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError as exc:
-        unavailable("Playwright", exc)
-    if shutil.which(CHROMIUM) is None:
-        unavailable("Chromium", f"{CHROMIUM} is not installed")
+    gap = missing()
+    if gap is not None:
+        unavailable(*gap)
+    from playwright.sync_api import sync_playwright
+
     with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=FLAGS
-        )
+        browser = launch(playwright)
         yield browser
         browser.close()
 
@@ -56,24 +43,19 @@ class Served:
             return [status for status, _ in self.polls]
 
 
-@pytest.fixture
-def served(tmp_path) -> t.Iterator[Served]:
+def serve(tmp_path: t.Any, **config: t.Any) -> t.Iterator[Served]:
+    """The example app, seeded, on a loopback port, logging its status polls."""
     from example_app import create_app
-    from example_app.frontend import NODE_MODULES
-    from example_app.frontend import VENDOR
 
-    missing = [p for p in VENDOR.values() if not (NODE_MODULES / p).is_file()]
-    if missing:
-        unavailable("The npm packages", f"{missing} missing: run 'npm ci'")
     app = create_app(
         {
             "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/browser.db",
             "EXAMPLE_POLL_INTERVAL": 0.5,
+            **config,
         }
     )
     app.test_cli_runner().invoke(args=["seed"])
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    result = Served(app, f"http://127.0.0.1:{server.port}")
+    result = Served(app, "")
 
     @app.after_request
     def log_poll(response: t.Any) -> t.Any:
@@ -84,8 +66,17 @@ def served(tmp_path) -> t.Iterator[Served]:
                 result.polls.append((response.status_code, dict(request.headers)))
         return response
 
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield result
-    server.shutdown()
-    thread.join()
+    with serving(app) as url:
+        result.url = url
+        yield result
+
+
+@pytest.fixture
+def served(tmp_path) -> t.Iterator[Served]:
+    yield from serve(tmp_path)
+
+
+@pytest.fixture
+def served_with_stats(tmp_path) -> t.Iterator[Served]:
+    """The same, collecting stats in a SQLite file."""
+    yield from serve(tmp_path, CONDPOLL_STATS_URL=f"sqlite:///{tmp_path}/stats.db")

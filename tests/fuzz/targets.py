@@ -1,4 +1,4 @@
-"""Coverage-guided fuzz targets (atheris): preconditions, tag parsing, markup.
+"""Coverage-guided fuzz targets (atheris): preconditions, field parsing, markup.
 
 Run one with ``python -m tests.fuzz.targets NAME -max_total_time=60``.
 """
@@ -11,18 +11,16 @@ import atheris
 
 with atheris.instrument_imports():
     from markupsafe import Markup
-    from werkzeug.datastructures import ETags
-    from werkzeug.http import parse_date
-    from werkzeug.http import parse_etags
 
-    from flask_condpoll import markup
-    from flask_condpoll.preconditions import Current
-    from flask_condpoll.preconditions import evaluate
-    from flask_condpoll.preconditions import http_datetime
-    from flask_condpoll.preconditions import is_single_member
-    from flask_condpoll.preconditions import is_valid_if_match
-    from flask_condpoll.preconditions import Outcome
-    from flask_condpoll.preconditions import SAFE_METHODS
+    from flask_condpoll.core.fields import parse_entity_tags
+    from flask_condpoll.core.fields import parse_http_date
+    from flask_condpoll.core.preconditions import Conditions
+    from flask_condpoll.core.preconditions import Current
+    from flask_condpoll.core.preconditions import evaluate
+    from flask_condpoll.core.preconditions import Outcome
+    from flask_condpoll.core.preconditions import SAFE_METHODS
+    from flask_condpoll.frontend import markup
+    from flask_condpoll.settings import CLIENTS
 
 METHODS = ["GET", "HEAD", "PUT", "POST", "DELETE", "PATCH", "OPTIONS"]
 
@@ -36,7 +34,7 @@ def preconditions(data: bytes) -> None:
         exists=exists,
         etag="abc" if exists and fdp.ConsumeBool() else None,
         weak=fdp.ConsumeBool(),
-        last_modified=http_datetime(parse_date("Wed, 01 May 2024 12:00:00 GMT"))
+        last_modified=parse_http_date("Wed, 01 May 2024 12:00:00 GMT")
         if exists and fdp.ConsumeBool()
         else None,
     )
@@ -44,44 +42,37 @@ def preconditions(data: bytes) -> None:
         fdp.ConsumeUnicodeNoSurrogates(200) if fdp.ConsumeBool() else None
         for _ in range(5)
     ]
-    if_match = (
-        None
-        if raw[0] is None
-        else (parse_etags(raw[0]) if is_valid_if_match(raw[0]) else ETags())
-    )
-    dates = [
-        None if value is None or not is_single_member(value) else parse_date(value)
-        for value in raw[2:4]
-    ]
+    tags = [None if value is None else parse_entity_tags(value) for value in raw]
+    dates = [None if value is None else parse_http_date(value) for value in raw]
+    if_match = tags[0]
     outcome = evaluate(
         method,
         current,
-        if_match=if_match,
-        if_none_match=None if raw[1] is None else parse_etags(raw[1]),
-        if_modified_since=None if dates[0] is None else http_datetime(dates[0]),
-        if_unmodified_since=None if dates[1] is None else http_datetime(dates[1]),
-        ptag=None if raw[4] is None else parse_etags(raw[4]),
+        Conditions(if_match, tags[1], dates[2], dates[3], tags[4]),
         require_precondition=fdp.ConsumeBool(),
     )
-    if outcome is Outcome.NOT_MODIFIED:
+    if outcome in (Outcome.NOT_MODIFIED, Outcome.NO_CONTENT):
         assert method in SAFE_METHODS
-    listed = if_match is not None and not if_match.star_tag
+    listed = if_match is not None and not if_match.star
     if listed and outcome is Outcome.PROCEED and method != "OPTIONS":
         # A list If-Match lets a request through only on our exact strong tag.
-        assert not current.weak and if_match.contains("abc")
+        assert not current.weak
+        assert (False, "abc") in if_match.tags
 
 
-def tag_syntax(data: bytes) -> None:
-    """The If-Match check never throws and agrees with quoting rules."""
+def field_syntax(data: bytes) -> None:
+    """The field parsers never throw; a parsed tag list came from quotes."""
     value = data.decode("latin-1")
-    if is_valid_if_match(value) and value.strip() != "*":
+    parsed = parse_entity_tags(value)
+    if parsed.valid and parsed.tags:
         assert '"' in value
+    parse_http_date(value)
 
 
 def poll_markup(data: bytes) -> None:
     """No argument can inject markup: only our element's own tags appear."""
     fdp = atheris.FuzzedDataProvider(data)
-    client = fdp.PickValueInList(list(markup.CLIENTS))
+    client = fdp.PickValueInList(list(CLIENTS))
     try:
         html = markup.poll_element(
             client,
@@ -100,7 +91,7 @@ def poll_markup(data: bytes) -> None:
 
 TARGETS = {
     "preconditions": preconditions,
-    "tag_syntax": tag_syntax,
+    "field_syntax": field_syntax,
     "poll_markup": poll_markup,
 }
 

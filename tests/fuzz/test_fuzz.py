@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 SECONDS = int(os.environ.get("CONDPOLL_FUZZ_SECONDS", "20"))
 
 
-@pytest.mark.parametrize("target", ["preconditions", "tag_syntax", "poll_markup"])
+@pytest.mark.parametrize("target", ["preconditions", "field_syntax", "poll_markup"])
 def test_fuzz(target, tmp_path):
     try:
         import atheris  # noqa: F401

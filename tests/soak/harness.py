@@ -65,7 +65,9 @@ class Server:
         self.process.wait(60)
 
 
-def start(env: dict[str, str], workers: int = 4) -> Server:
+def start(
+    env: dict[str, str], workers: int = 4, app: str = "example_app:create_app()"
+) -> Server:
     gunicorn = shutil.which("gunicorn", path=os.path.dirname(sys.executable))
     if gunicorn is None:
         unavailable("gunicorn", "not installed")
@@ -79,7 +81,7 @@ def start(env: dict[str, str], workers: int = 4) -> Server:
         [
             gunicorn, "--workers", str(workers), "--bind", f"127.0.0.1:{port}",
             "--chdir", str(ROOT), "--graceful-timeout", "20", "--log-level", "warning",
-            "example_app:create_app()",
+            app,
         ],
         env=full_env,
     )  # fmt: skip
@@ -145,6 +147,7 @@ class Poller:
 @dataclass
 class Writer:
     users: list[int]
+    path: str = "/notifications"
     writes: list[Write] = field(default_factory=list)
     failures: int = 0
 
@@ -155,7 +158,7 @@ class Writer:
         while time.monotonic() < stop:
             user = rng.choice(self.users)
             status, _, _ = request(
-                port, "POST", "/notifications", form, f"user_id={user}&text=soak"
+                port, "POST", self.path, form, f"user_id={user}&text=soak"
             )
             if status == 302:
                 counts[user] += 1
@@ -198,13 +201,14 @@ def load(
     rate: float = 4.0,
     seconds: float = 12.0,
     during: t.Callable[[], None] | None = None,
+    write_path: str = "/notifications",
 ) -> Run:
     """Run pollers and the writer for ``seconds``; call ``during`` meanwhile."""
     ids = list(range(1, users + 1))
     pollers = [
         Poller(user, login(server.port, user)) for user in ids for _ in range(per_user)
     ]
-    writer = Writer(ids)
+    writer = Writer(ids, write_path)
     stop = time.monotonic() + seconds
     threads = [
         threading.Thread(target=p.run, args=(server.port, interval, stop))

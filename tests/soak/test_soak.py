@@ -17,8 +17,8 @@ import pytest
 pytest.importorskip("flask_sqlalchemy")
 pytest.importorskip("redis")
 
-from flask_condpoll.stats_store import RedisStatsStore
-from flask_condpoll.stats_store import SQLiteStatsStore
+from flask_condpoll.stats.redis_store import RedisStatsStore
+from flask_condpoll.stats.sqlite_store import SQLiteStatsStore
 
 from ..redis_server import PrivateRedis
 from ..services import POSTGRESQL_URL
@@ -180,3 +180,31 @@ def test_postgresql_connections_killed(tmp_path, redis_pair):
     check(run, allow_failures=lambda started: moment - 0.5 < started < moment + 1.0)
     late = [p for p in run.polls if p.started > moment + 1.0]
     assert late and all(p.status in (200, 304) for p in late)
+
+
+def test_mariadb_repeatable_read_with_a_user_loader(tmp_path, redis_pair):
+    """MariaDB's default isolation (REPEATABLE READ), a ``before_request`` that
+    reads the database before any version is read, and a writer committing
+    through a savepoint with a bulk method: still no stale 304."""
+    import sqlalchemy as sa
+
+    from ..services import MARIADB_URL
+
+    admin = sql_engine("MariaDB", MARIADB_URL)
+    database = unique("condpoll_soak")
+    with admin.connect() as connection:
+        connection.execute(sa.text(f"CREATE DATABASE `{database}`"))
+    url = MARIADB_URL.rsplit("/", 1)[0] + f"/{database}"
+    registry, stats = redis_pair
+    env = redis_env(tmp_path, registry, stats) | {"DATABASE_URL": url}
+    try:
+        server = start(env, app="tests.soak.loaded_app:create_app()")
+        try:
+            run = load(server, write_path="/soak/notify")
+        finally:
+            server.stop()
+        check(run)
+    finally:
+        with admin.connect() as connection:
+            connection.execute(sa.text(f"DROP DATABASE `{database}`"))
+        admin.dispose()
