@@ -2,8 +2,9 @@
 
 Scenarios share one process (and so one WSGI server and one database file):
 ``/base`` has stats off and the in-process registry, ``/redis`` uses the
-Redis registry, ``/stats`` collects stats in SQLite, ``/example`` is the
-example app (for its dashboard).
+Redis registry, ``/stats`` collects stats in SQLite, ``/timing`` sends
+Server-Timing, ``/scraped`` collects stats and serves ``/metrics``,
+``/example`` is the example app (for its dashboard).
 """
 
 from __future__ import annotations
@@ -44,13 +45,15 @@ class Notification(Base):
     updated_at: Mapped[datetime]
 
 
-def build_database(path: str) -> None:
-    """About 5,000 notifications: 50 for each of 100 users."""
+def build_database(path: str, now: datetime | None = None) -> None:
+    """About 5,000 notifications: 50 for each of 100 users, updated at ``now``
+    (naive UTC; defaults to the current time)."""
     engine = sa.create_engine(f"sqlite:///{path}")
     Base.metadata.drop_all(engine)
     Base.metadata.create_all(engine)
     rng = random.Random(1)
-    now = datetime.now(UTC).replace(tzinfo=None)
+    if now is None:
+        now = datetime.now(UTC).replace(tzinfo=None)
     with engine.begin() as connection:
         connection.execute(
             sa.insert(Notification),
@@ -78,7 +81,7 @@ def newest(user_id: object) -> sa.Select[tuple[Notification]]:
     )
 
 
-def make_app(database: str, **config: object) -> Flask:
+def make_app(database: str, *, metrics: bool = False, **config: object) -> Flask:
     app = Flask(__name__, instance_path=os.environ["BENCH_INSTANCE"])
     app.config.update(
         {
@@ -91,6 +94,10 @@ def make_app(database: str, **config: object) -> Flask:
     db = SQLAlchemy(model_class=Base)
     db.init_app(app)
     CondPoll(app)
+    if metrics:
+        from flask_condpoll.stats.metrics import metrics_blueprint
+
+        app.register_blueprint(metrics_blueprint())
 
     def render(user_id: int) -> str:
         notes = db.session.scalars(newest(user_id)).all()
@@ -152,7 +159,7 @@ def create_app() -> DispatcherMiddleware:
 
     example = create_example(
         {"SQLALCHEMY_DATABASE_URI": os.environ["BENCH_EXAMPLE_DATABASE"],
-         "CONDPOLL_STATS_URL": None}
+         "CONDPOLL_STATS_URL": None, "CONDPOLL_SERVER_TIMING": False}
     )  # fmt: skip
     return DispatcherMiddleware(
         make_app(database),
@@ -161,6 +168,12 @@ def create_app() -> DispatcherMiddleware:
                 database, CONDPOLL_REGISTRY_URL=os.environ["BENCH_REDIS"]
             ),
             "/stats": make_app(database, CONDPOLL_STATS_URL="sqlite:///bench-stats.db"),
+            "/timing": make_app(database, CONDPOLL_SERVER_TIMING=True),
+            "/scraped": make_app(
+                database,
+                metrics=True,
+                CONDPOLL_STATS_URL="sqlite:///bench-scraped-stats.db",
+            ),
             "/example": example,
         },
     )

@@ -1,13 +1,16 @@
 """Benchmarks: flask-condpoll against a full render, hand-written code,
-Werkzeug and an empty 304, interleaved round by round in one run.
+Werkzeug, Django and an empty 304.
 
-    python -m benchmarks.run [--rounds 5] [--duration 3]
+    python -m benchmarks.run [--mode wallclock] [--rounds 5] [--duration 3]
+    python -m benchmarks.run --mode instructions [--n1 200] [--n2 1200]
 
-Serves every scenario from one gunicorn (2 sync workers) on 127.0.0.1 and
-loads it with Debian's wrk (installed if missing) or, failing that, a Python
-client. Prints requests/s, p50/p99 latency, bytes per response and server CPU
-per request for each scenario (medians over rounds), then the ratios the
-project targets.
+The wall-clock mode (the default) serves every scenario from one gunicorn
+(2 sync workers) on 127.0.0.1 and loads it with Debian's wrk (installed if
+missing) or, failing that, a Python client, interleaved round by round. It
+prints requests/s, p50/p99 latency, bytes per response and server CPU per
+request for each scenario (medians over rounds), then the ratios the project
+targets. The instruction mode counts instructions per request under
+callgrind instead (see :mod:`benchmarks.instructions`).
 """
 
 from __future__ import annotations
@@ -31,8 +34,10 @@ from dataclasses import dataclass
 from importlib.metadata import version
 from pathlib import Path
 
+from benchmarks import instructions
+from benchmarks import USER
+
 ROOT = Path(__file__).resolve().parent.parent
-USER = 7  # every scenario renders this user's 50 newest notifications
 
 
 @dataclass(frozen=True)
@@ -54,6 +59,10 @@ SCENARIOS = [
     Scenario("F304", f"/f/{USER}", "condpoll in-process registry, 304", True),
     Scenario("G304", f"/redis/f/{USER}", "condpoll Redis registry, 304", True),
     Scenario("S304", f"/stats/e/{USER}", "condpoll aggregate + stats on, 304", True),
+    Scenario(
+        "T304", f"/timing/e/{USER}", "condpoll aggregate + Server-Timing, 304", True
+    ),
+    Scenario("M304", f"/scraped/e/{USER}", "condpoll + stats + /metrics, 304", True),
     Scenario("X304", "/example/dashboard", "example dashboard, 304", True),
     Scenario("X200", "/example/dashboard", "example dashboard, full render"),
 ]
@@ -66,6 +75,8 @@ TARGETS = [
     ("condpoll 200 / full render A", "E200", "A", 0.95),
     ("condpoll 304 / Werkzeug 304 C", "E304", "C304", 2.5),
     ("stats on / stats off (304 path)", "S304", "E304", 0.95),
+    ("Server-Timing on / off (304 path)", "T304", "E304", 0.95),
+    ("metrics mounted / stats on (304 path)", "M304", "S304", 0.95),
     ("dashboard 304 / dashboard full render", "X304", "X200", 10.0),
     ("hand-written 304 B / A (reference)", "B304", "A", None),
     ("hand-written 304 B / floor D (reference)", "B304", "D", None),
@@ -245,11 +256,25 @@ def start_server(workdir: str) -> tuple[subprocess.Popen[bytes], str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--duration", type=int, default=3, help="seconds per run")
-    parser.add_argument("--python-client", action="store_true", help="do not use wrk")
+    parser.add_argument(
+        "--mode", choices=("wallclock", "instructions"), default="wallclock"
+    )
+    wallclock = parser.add_argument_group("wall-clock mode")
+    wallclock.add_argument("--rounds", type=int, default=5)
+    wallclock.add_argument("--duration", type=int, default=3, help="seconds per run")
+    wallclock.add_argument(
+        "--python-client", action="store_true", help="do not use wrk"
+    )
+    instructions.add_arguments(parser)
     args = parser.parse_args()
+    if args.mode == "instructions":
+        instructions.run(args)
+    else:
+        run_wallclock(args)
 
+
+def run_wallclock(args: argparse.Namespace) -> None:
+    """Load every scenario with wrk, round by round, and print the medians."""
     wrk = None if args.python_client else ensure_wrk()
     with tempfile.TemporaryDirectory() as workdir:
         server, base = start_server(workdir)
