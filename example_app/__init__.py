@@ -8,6 +8,9 @@ import typing as t
 
 from flask import Flask
 
+from flask_condpoll.stats import stats_page
+from flask_condpoll.stats.metrics import metrics_blueprint
+
 from .models import db
 
 
@@ -22,6 +25,10 @@ def create_app(test_config: t.Mapping[str, t.Any] | None = None) -> Flask:
     app.config.update(
         SECRET_KEY=os.environ.get("SECRET_KEY", "example-app-secret"),
         EXAMPLE_POLL_INTERVAL=2,
+        # The demo shows each answer's reason and time (the panels' indicators
+        # read Server-Timing), and its stats in 10-second steps.
+        CONDPOLL_SERVER_TIMING=True,
+        CONDPOLL_STATS_BUCKET=10,
         SQLALCHEMY_DATABASE_URI=os.environ.get(
             "DATABASE_URL", f"sqlite:///{os.path.join(app.instance_path, 'example.db')}"
         ),
@@ -35,12 +42,17 @@ def create_app(test_config: t.Mapping[str, t.Any] | None = None) -> Flask:
     db.init_app(app)
 
     from .frontend import bp as frontend
+    from .steering import bp as steering
     from .views import bp
     from .views import condpoll
 
     condpoll.init_app(app)
     app.register_blueprint(bp)
     app.register_blueprint(frontend)
+    app.register_blueprint(steering)
+    # Open to anyone: a demo. Pass guard= in a real app (see docs/stats.rst).
+    app.register_blueprint(stats_page(interval=2), url_prefix="/condpoll")
+    app.register_blueprint(metrics_blueprint())
 
     from .commands import activity_command
     from .commands import seed_command

@@ -13,7 +13,7 @@ from flask import send_from_directory
 from flask import url_for
 from werkzeug import Response
 
-from flask_condpoll.markup import CLIENTS
+from flask_condpoll.settings import CLIENTS
 
 NODE_MODULES = Path(__file__).resolve().parent.parent / "node_modules"
 

@@ -19,11 +19,13 @@ from werkzeug import Response
 from flask_condpoll import conditional
 from flask_condpoll import CondPoll
 from flask_condpoll import current_validators
-from flask_condpoll.markup import CLIENTS
+from flask_condpoll.frontend import prepare_poll
 from flask_condpoll.registry import RedisRegistry
+from flask_condpoll.settings import CLIENTS
 from flask_condpoll.sqlalchemy import collection_version
 from flask_condpoll.sqlalchemy import table_version
 from flask_condpoll.sqlalchemy import track_commits
+from flask_condpoll.stats import settled_until
 from flask_condpoll.stats import summarize
 
 from .frontend import current_client
@@ -39,8 +41,9 @@ bp = Blueprint("monitor", __name__)
 condpoll = CondPoll()
 track_commits(db.session)  # bumps the registry of whichever app commits
 
-#: Seconds between polls, per panel.
-INTERVALS = {"badge": 5, "notifications": 10, "dashboard": 3, "stats": 5}
+#: Seconds between polls, per panel. The stats panel changes once per stats
+#: bucket (10 s in the demo): polled every 2 s, four polls in five are 304s.
+INTERVALS = {"badge": 5, "notifications": 10, "dashboard": 3, "stats": 2}
 
 
 @condpoll.etag_mixin
@@ -106,8 +109,37 @@ def page_context() -> dict[str, t.Any]:
     }
 
 
+def page_version() -> tuple[t.Any, ...]:
+    """Everything the page shows besides the user and the client (mixins):
+    every panel's version. The user list only changes with ``seed --reset``,
+    which changes the other versions too."""
+    return (
+        services_version(),
+        badge_version(),
+        newest_version(),
+        activity_version(),
+        stats_version(),
+    )
+
+
+#: The panels the page embeds: endpoint, element id and tag name, as in
+#: their templates' ``poll`` macro calls.
+PANELS = (
+    ("monitor.badge", "badge", "span"),
+    ("monitor.notifications", "notifications", "div"),
+    ("monitor.status", "status", "div"),
+    ("monitor.dashboard", "dashboard", "div"),
+    ("monitor.stats_panel", "stats", "div"),
+)
+
+
 @bp.get("/")
+@conditional(etag=page_version)
 def index() -> str:
+    # The panels' tags first: the page may show newer data, never older, so
+    # a first poll is a 304 only if nothing changed since.
+    for endpoint, element_id, tag in PANELS:
+        prepare_poll(endpoint, element_id, client=current_client(), tag=tag)
     return render_template(
         "index.html",
         users=db.session.scalars(db.select(User).order_by(User.id).limit(12)).all(),
@@ -147,13 +179,17 @@ def notification_context() -> dict[str, t.Any]:
 
 
 @bp.get("/notifications/badge")
-@conditional(etag=badge_version)
+@conditional(etag=badge_version, poll=INTERVALS["badge"])
 def badge() -> str:
     return render_template("badge.html", **notification_context())
 
 
 @bp.get("/notifications/list")
-@conditional(etag=newest_version, last_modified=newest_version.last_modified)
+@conditional(
+    etag=newest_version,
+    last_modified=newest_version.last_modified,
+    poll=INTERVALS["notifications"],
+)
 def notifications() -> str:
     return render_template("notifications.html", **notification_context())
 
@@ -227,7 +263,7 @@ def dashboard_context() -> dict[str, t.Any]:
 
 
 @bp.get("/dashboard")
-@conditional(etag=activity_version)
+@conditional(etag=activity_version, poll=INTERVALS["dashboard"])
 def dashboard() -> str:
     return render_template("dashboard.html", **dashboard_context())
 
@@ -264,12 +300,23 @@ STATS_WINDOW = 3600
 
 
 def stats_totals() -> dict[str, list[int]]:
-    store = current_app.extensions["condpoll"].stats_store
+    """The last hour's complete time buckets, without the stats views' own
+    polls: the one in progress grows with every flush, so showing it would
+    make every poll of this panel a 200."""
+    state = current_app.extensions["condpoll"]
+    store = state.stats_store
     if store is None:
         return {}
-    totals = store.totals(since=time.time() - STATS_WINDOW)
-    totals.pop("monitor.stats_panel", None)  # its own polls would always change it
-    return totals
+    settings = state.settings
+    until = settled_until(
+        settings.stats_bucket, settings.stats_flush_interval, time.time()
+    )
+    totals = store.totals(since=until - STATS_WINDOW, until=until)
+    return {
+        name: counts
+        for name, counts in totals.items()
+        if name != "monitor.stats_panel" and not name.startswith("condpoll_stats.")
+    }
 
 
 def stats_context() -> dict[str, t.Any]:
