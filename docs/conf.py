@@ -1,6 +1,15 @@
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from docs.config_table import write
+
+write()
+
 project = "flask-condpoll"
 copyright = "2026, the flask-condpoll authors"
-release = "0.1.0"
+release = "0.2.0"
 
 extensions = [
     "sphinx.ext.autodoc",
@@ -10,4 +19,4 @@ autodoc_member_order = "bysource"
 autodoc_typehints = "description"
 html_theme = "furo"
 html_title = "flask-condpoll"
-exclude_patterns = ["_build"]
+exclude_patterns = ["_build", "_generated"]

@@ -6,6 +6,7 @@ from flask import session
 
 from flask_condpoll import conditional
 from flask_condpoll import CondPoll
+from flask_condpoll.frontend import prepare_poll
 
 COUNTS = {1: 3}  # unread notifications per user
 
@@ -27,10 +28,11 @@ def create_app(client="htmx2", library_url="/static/htmx.min.js", extension_url=
     @app.get("/")
     def page():
         session["user_id"] = 1
+        prepare_poll("badge", "badge", tag="span")  # before reading the count
         return render_template("polling_page.html", count=COUNTS[1])
 
     @app.get("/badge")
-    @conditional(etag=lambda: COUNTS[session["user_id"]])
+    @conditional(etag=lambda: COUNTS[session["user_id"]], poll=5)
     def badge():
         return render_template("badge.html", count=COUNTS[session["user_id"]])
 

@@ -1,17 +1,18 @@
-"""The quickstart app: a conditional view over an in-memory list."""
+"""The quickstart app: a shopping list read with GET and replaced with PUT."""
 
 from flask import Flask
+from flask import request
 from flask import session
 
 from flask_condpoll import conditional
 from flask_condpoll import CondPoll
-from flask_condpoll import current_validators
+from flask_condpoll import refresh_validators
 
 app = Flask(__name__)
 app.secret_key = "change me"
 condpoll = CondPoll(app)
 
-ITEMS = {1: ["milk", "eggs"]}
+LISTS = {1: {"items": ["milk", "eggs"]}}
 VERSIONS = {1: 1}  # bumped on every change to a list
 
 
@@ -20,20 +21,20 @@ def current_user():
     return session.get("user_id")
 
 
-def items_version(list_id):
+def list_version(list_id):
     return VERSIONS.get(list_id)
 
 
-@app.get("/lists/<int:list_id>/items")
-@conditional(etag=items_version)
-def items(list_id):
-    version = current_validators().value
-    return {"version": version, "items": ITEMS[list_id]}
+@app.get("/lists/<int:list_id>")
+@conditional(etag=list_version)
+def read_list(list_id):
+    return LISTS[list_id]
 
 
-@app.post("/lists/<int:list_id>/items")
-@conditional(etag=items_version, weak=False, require_precondition=True)
-def add_item(list_id):
-    ITEMS[list_id].append("bread")
+@app.put("/lists/<int:list_id>")
+@conditional(etag=list_version, require_precondition=True)
+def replace_list(list_id):
+    LISTS[list_id] = request.get_json()  # stored exactly as sent
     VERSIONS[list_id] += 1
-    return {"items": ITEMS[list_id]}, 201
+    refresh_validators()  # the response carries the list's new ETag
+    return LISTS[list_id]

@@ -6,10 +6,16 @@ from .quickstart import app
 from .quickstart import VERSIONS
 
 
-def test_items_are_conditional():
+def test_the_list_is_conditional():
     client = app.test_client()
 
     def change():
         VERSIONS[1] += 1
 
-    check_conditional(client, "/lists/1/items", change=change, unsafe_method="POST")
+    check_conditional(
+        client,
+        "/lists/1",
+        change=change,
+        unsafe_method="PUT",
+        write={"json": {"items": ["tea"]}},
+    )
