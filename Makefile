@@ -4,8 +4,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 5000
+ACTIVITY_ARGS ?= --rate 2 --duration 300
 
-.PHONY: demo test lint typing docs check bench clean
+.PHONY: demo activity test test-wheel screenshots lint typing docs check bench clean
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
@@ -14,7 +15,7 @@ $(BIN)/python:
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
 $(VENV)/.demo: $(BIN)/python setup.cfg pyproject.toml
-	$(BIN)/python -m pip install --quiet -e '.[sqlalchemy,redis]'
+	$(BIN)/python -m pip install --quiet -e '.[sqlalchemy,redis,metrics]'
 	touch $@
 
 $(VENV)/.dev: $(BIN)/python setup.cfg pyproject.toml
@@ -29,8 +30,23 @@ demo: $(VENV)/.demo node_modules/.package-lock.json
 	$(BIN)/flask --app example_app seed
 	$(BIN)/flask --app example_app run --host $(HOST) --port $(PORT)
 
+activity: $(VENV)/.demo
+	$(BIN)/flask --app example_app seed
+	$(BIN)/flask --app example_app activity $(ACTIVITY_ARGS)
+
 test: $(VENV)/.dev node_modules/.package-lock.json
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The suite against a wheel installed (not editable) in a venv of its own.
+test-wheel: $(VENV)/.dev node_modules/.package-lock.json
+	rm -rf dist
+	$(BIN)/python -m pip wheel --quiet --no-deps --wheel-dir dist .
+	$(PYTHON) -m venv --clear .venv-wheel
+	.venv-wheel/bin/python -m pip install --quiet "$$(ls dist/*.whl)[test,bench]"
+	.venv-wheel/bin/python -m pytest -p tests.installed $(PYTEST_ARGS)
+
+screenshots: $(VENV)/.dev node_modules/.package-lock.json
+	CONDPOLL_SCREENSHOTS=1 $(BIN)/python -m pytest tests/browser/test_demo.py -k screenshots
 
 lint: $(VENV)/.dev
 	$(BIN)/ruff check .
@@ -45,7 +61,9 @@ docs: $(VENV)/.dev
 check: lint typing docs
 
 bench: $(VENV)/.dev node_modules/.package-lock.json
-	$(BIN)/python -m benchmarks.run $(BENCH_ARGS)
+	$(BIN)/python -m benchmarks.run --mode wallclock $(BENCH_ARGS)
+	$(BIN)/python -m benchmarks.run --mode instructions $(BENCH_ARGS)
+	$(BIN)/python -m benchmarks.latency $(LATENCY_ARGS)
 
 clean:
-	rm -rf $(VENV) node_modules docs/_build .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .venv-wheel dist node_modules docs/_build .pytest_cache .mypy_cache .ruff_cache .hypothesis
