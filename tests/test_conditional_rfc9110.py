@@ -471,6 +471,15 @@ class TestPreconditionRequired:
         assert client.open("/guarded", method=method).status_code == 428
         assert resource.calls == []
 
+    @pytest.mark.parametrize("value", ["overwrite", '"a" "b"', '*, "x"', "W/x"])
+    def test_a_malformed_if_none_match_is_no_precondition(
+        self, client, resource, value
+    ):
+        """It is ignored, so the write is as unconditional as without it."""
+        response = client.put("/guarded", headers={"If-None-Match": value})
+        assert response.status_code == 428
+        assert resource.calls == []
+
     def test_if_match_write_passes(self, client):
         tag = tag_of(client, "/guarded")
         assert client.put("/guarded", headers={"If-Match": tag}).status_code == 200

@@ -114,7 +114,7 @@ def parse_http_date(value: str, now: datetime | None = None) -> datetime | None:
             if day_name not in _LONG_DAYS or len(pieces) != 3:
                 return None
             day, month, short_year = pieces
-            if len(day) != 2 or len(short_year) != 2 or not short_year.isdigit():
+            if len(day) != 2 or len(short_year) != 2 or not _digits(short_year):
                 return None
             full = _full_year(int(short_year), now or datetime.now(UTC))
             return _build(full, month, day, clock)
@@ -130,8 +130,14 @@ def parse_http_date(value: str, now: datetime | None = None) -> datetime | None:
     return None
 
 
+def _digits(text: str) -> bool:
+    """ASCII digits only: ``str.isdigit`` also accepts superscripts and
+    other scripts' digits, which ``int`` reads."""
+    return text.isascii() and text.isdigit()
+
+
 def _year(text: str) -> bool:
-    return len(text) == 4 and text.isdigit()
+    return len(text) == 4 and _digits(text)
 
 
 def _build(year: int, month_name: str, day: str, clock: str) -> datetime | None:
@@ -139,7 +145,7 @@ def _build(year: int, month_name: str, day: str, clock: str) -> datetime | None:
     pieces = clock.split(":")
     if month is None or len(pieces) != 3 or any(len(p) != 2 for p in pieces):
         return None
-    if not (day.isdigit() and all(p.isdigit() for p in pieces)):
+    if not (_digits(day) and all(_digits(p) for p in pieces)):
         return None
     hour, minute, second = map(int, pieces)
     # A leap second (60) is valid on the wire; datetime has no room for it.

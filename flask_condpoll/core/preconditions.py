@@ -86,11 +86,14 @@ class Conditions:
         """Whether an unsafe method carries a precondition (RFC 6585 §3).
 
         If-Unmodified-Since only counts where the resource has a modification
-        date, which :func:`evaluate` checks.
+        date, which :func:`evaluate` checks. An If-None-Match that does not
+        follow the grammar is ignored, so it guards nothing; an invalid
+        If-Match still counts: it fails.
         """
+        if_none_match = self.if_none_match
         return (
             self.if_match is not None
-            or self.if_none_match is not None
+            or (if_none_match is not None and if_none_match.valid)
             or self.if_unmodified_since is not None
         )
 
@@ -209,7 +212,9 @@ def evaluate(
     unmodified_since = conditions.if_unmodified_since
     if last_modified is None:
         unmodified_since = None  # no modification date: ignored (§13.1.4)
-    unconditional = if_match is None and if_none_match is None
+    unconditional = if_match is None and (
+        if_none_match is None or not if_none_match.valid
+    )
     if require_precondition and not safe and unconditional and not unmodified_since:
         return Outcome.PRECONDITION_REQUIRED
     if if_match is not None:

@@ -117,6 +117,10 @@ class TestHttpDate:
             "Wed, 1 May 2024 12:00:00 GMT",
             "Wed,  01 May 2024 12:00:00 GMT",
             "1714564800",
+            "Wed, \u0660\u0661 May 2024 12:00:00 GMT",  # Arabic-Indic digits
+            "Wed, 01 May \u0662\u0660\u0662\u0664 12:00:00 GMT",
+            "Wed, 01 May 2024 12:00:0\u00b2 GMT",
+            "Wednesday, 01-May-\u0662\u0664 12:00:00 GMT",
         ],
     )
     def test_invalid(self, value: str):

@@ -265,6 +265,16 @@ class TestRequirePrecondition:
         )
         assert outcome is REQUIRED
 
+    @pytest.mark.parametrize("value", ["stale", '"a" "b"', "W/", '*, "a"'])
+    def test_a_malformed_if_none_match_guards_nothing(self, value: str):
+        """An If-None-Match that does not follow the grammar is ignored, so an
+        unsafe request carrying only that has no precondition at all."""
+        tags = parse_etags(value)
+        assert not tags.valid
+        outcome = evaluate("PUT", STRONG, if_none_match=tags, require_precondition=True)
+        assert outcome is REQUIRED
+        assert evaluate("PUT", STRONG, if_none_match=tags) is PROCEED
+
     def test_if_match_satisfies(self):
         outcome = evaluate(
             "PUT", STRONG, if_match=parse_etags('"abc"'), require_precondition=True
@@ -337,7 +347,8 @@ def _table(method, current, im, inm, ims, ius, ptag, required):
     safe = method in ("GET", "HEAD")
     lm = current.last_modified
     usable_ius = ius is not None and lm is not None
-    if required and not safe and im is None and inm is None and not usable_ius:
+    no_inm = inm is None or not inm.valid  # a malformed one is ignored
+    if required and not safe and im is None and no_inm and not usable_ius:
         return REQUIRED
     if im is not None:
         star = im.star
