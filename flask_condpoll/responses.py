@@ -21,6 +21,7 @@ from .validators import Validators
 
 if t.TYPE_CHECKING:
     from _typeshed.wsgi import WSGIEnvironment
+    from werkzeug.datastructures import Headers
 
     from .state import CondPollState
 
@@ -53,14 +54,27 @@ def add_declared_headers(
             headers["Vary"] = plan.vary_header
         else:
             response.vary.update(plan.vary)
-    polled = any(key in environ for key in FRAGMENT_ENVIRON)
-    cache_control = plan.fragment_cache_control if polled else plan.cache_control
+    cache_control = (
+        plan.fragment_cache_control if polled(environ) else plan.cache_control
+    )
     if cache_control:
         headers["Cache-Control"] = cache_control
     if expires is not None:
         headers["Expires"] = http_date(time.time() + expires.total_seconds())
     if location is not None:
         headers["Content-Location"] = location
+
+
+def polled(environ: WSGIEnvironment) -> bool:
+    """Whether the request comes from htmx or Unpoly (a fragment's poll)."""
+    return any(key in environ for key in FRAGMENT_ENVIRON)
+
+
+def has_header(headers: Headers, name: str) -> bool:
+    """``name in headers``, without the exception Werkzeug raises and catches
+    for every header a response does not have."""
+    lowered = name.lower()
+    return any(key.lower() == lowered for key, _ in headers)
 
 
 def content_location(

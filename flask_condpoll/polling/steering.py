@@ -15,7 +15,8 @@ from ..core.polling import header_value
 from ..core.polling import Outcomes
 from ..core.polling import Poll
 from ..core.polling import STOPPED
-from ..plans import FRAGMENT_ENVIRON
+from ..responses import has_header
+from ..responses import polled
 from .control import PollControl
 
 if t.TYPE_CHECKING:
@@ -52,15 +53,15 @@ class Steering:
 
     def __call__(self, flow: Flow, response: Response) -> None:
         headers = response.headers
-        if HEADER in headers:
+        if has_header(headers, HEADER):
             return
         poll = flow.declaration.poll
-        if poll is None and not any(key in flow.environ for key in FRAGMENT_ENVIRON):
+        if poll is None and not polled(flow.environ):
             return
         factor = self.control.factor()
         if factor is None:
             headers[HEADER] = STOPPED
-            if self.retry_after is not None and "Retry-After" not in headers:
+            if self.retry_after is not None and not has_header(headers, "Retry-After"):
                 headers["Retry-After"] = self.retry_after
         elif poll is not None:
             headers[HEADER] = header_value(self.interval(flow, poll) * factor)

@@ -12,6 +12,9 @@ from collections.abc import Sequence
 from .base import Listener
 from .base import Reading
 
+#: The version and bump time of a name never bumped.
+_NEVER = (0, 0.0)
+
 
 class MemoryRegistry:
     """Versions in this process's memory: for a single worker process.
@@ -38,12 +41,15 @@ class MemoryRegistry:
 
     def read(self, names: Sequence[str]) -> Reading:
         self._check_fork()
-        versions = self._versions
-        found = [versions.get(name, (0, 0.0)) for name in names]
-        return Reading(
-            (self.epoch, *[version for version, _ in found]),
-            max((bumped for _, bumped in found), default=0.0),
-        )
+        stored = self._versions
+        versions: list[str | int] = [self.epoch]
+        latest = 0.0
+        for name in names:
+            version, bumped = stored.get(name, _NEVER)
+            versions.append(version)
+            if bumped > latest:
+                latest = bumped
+        return Reading(tuple(versions), latest)
 
     def bump(self, names: Iterable[str]) -> None:
         self._check_fork()

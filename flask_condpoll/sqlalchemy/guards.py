@@ -71,9 +71,13 @@ class ChangedWhileChecking(PreconditionFailed):
 
 def guarded_write() -> bool:
     """Whether the current request is a write carrying a precondition."""
-    if not has_request_context() or request.method in SAFE_METHODS:
+    if not has_request_context():
         return False
-    return any(key in request.environ for key in _PRECONDITIONS)
+    current = request._get_current_object()  # type: ignore[attr-defined]
+    if current.method in SAFE_METHODS:
+        return False
+    environ = current.environ
+    return any(key in environ for key in _PRECONDITIONS)
 
 
 def guarded(names: Sequence[str]) -> bool:

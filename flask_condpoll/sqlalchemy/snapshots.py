@@ -84,7 +84,8 @@ def request_session(
         no snapshot), unless ``create`` is true.
     """
     if source is None:
-        db = current_app.extensions.get("sqlalchemy")
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
+        db = app.extensions.get("sqlalchemy")
         if db is None:
             return None
         source = db.session
