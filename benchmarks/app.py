@@ -133,6 +133,15 @@ def make_app(database: str, *, metrics: bool = False, **config: object) -> Flask
         """D: the floor, an empty 304."""
         return "", 304
 
+    @app.get("/h/<int:user_id>")
+    def floor_with_headers(user_id: int) -> object:
+        """H: the floor on R's route shape, with the headers of R's 304."""
+        response = app.response_class(status=304)
+        response.headers["ETag"] = 'W/"Yfv9MuWqq_FGTs-8HgeLWQ"'
+        response.headers["Vary"] = "HX-Request, X-Up-Target"
+        response.headers["Cache-Control"] = "private, no-cache"
+        return response
+
     version = collection_version(
         sa.select(Notification)
         .where(Notification.user_id == sa.bindparam("user_id"))

@@ -40,6 +40,7 @@ TARGETS = [
     ("aggregate 304 vs full render", "A", "P", 6.0),
     ("200 path vs plain render", "A", "M", 0.95),
     ("stats on vs stats off, 304 path", "P", "S", 0.97),
+    ("bare 304 with R's headers vs registry 304 (reference)", "H", "R", None),
     ("bare Flask vs bare 304 with CondPoll (reference)", "D", "Dk", None),
     ("Django render vs Flask render (reference)", "JA", "A", None),
     ("Django bare 304 vs Flask bare 304 (reference)", "JD", "D", None),

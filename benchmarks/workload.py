@@ -42,9 +42,11 @@ class Scenario:
 
 
 RENDER, AGGREGATE, REGISTRY = f"/a/{USER}", f"/e/{USER}", f"/f/{USER}"
+FLOOR_WITH_HEADERS = f"/h/{USER}"
 SCENARIOS = (
     Scenario("D", "Flask bare 304: no extension, no SECRET_KEY", "bare", "/d"),
     Scenario("Dk", "bare 304, app with CondPoll and SECRET_KEY", "flask", "/d"),
+    Scenario("H", "bare 304, R's headers and route shape", "flask", FLOOR_WITH_HEADERS),
     Scenario("R", "condpoll in-process registry 304", "flask", REGISTRY, "current"),
     Scenario("P", "condpoll aggregate 304", "flask", AGGREGATE, "current"),
     Scenario("S", "condpoll aggregate 304, stats on", "stats", AGGREGATE, "current"),

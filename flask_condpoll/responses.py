@@ -43,14 +43,14 @@ def add_declared_headers(
     :param expires: the view's ``expires=``.
     :param location: its ``Content-Location`` value, if any.
     :param fresh: the response was built here (a 304 or 204), not by the view:
-        ``Vary`` is set rather than merged with the view's.
+        ``Vary`` is set rather than merged with the view's (if it has one).
     """
     headers = response.headers
     tagged = validators is not None and validators.etag is not None
     if tagged and "HTTP_HX_REQUEST" in environ:
         headers["HX-PTag"] = t.cast(str, t.cast(Validators, validators).header)
     if plan.vary:
-        if fresh:
+        if fresh or not has_header(headers, "Vary"):
             headers["Vary"] = plan.vary_header
         else:
             response.vary.update(plan.vary)

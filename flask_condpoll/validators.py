@@ -12,7 +12,6 @@ from __future__ import annotations
 import time
 import typing as t
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from datetime import UTC
 
@@ -57,8 +56,7 @@ class NoValidators(Exception):
     a write that carries a precondition gets 503. Nothing is logged."""
 
 
-@dataclass(frozen=True, slots=True)
-class Validators:
+class Validators(t.NamedTuple):
     """The validators computed for the current request, before the view ran.
 
     :param value: what the ``etag`` generator returned (``None`` when it
@@ -89,8 +87,7 @@ class Validators:
         return Current(exists, self.etag, self.weak, self.last_modified)
 
 
-@dataclass(frozen=True, slots=True)
-class Target:
+class Target(t.NamedTuple):
     """What identifies the requested representation, besides the data.
 
     :param path: ``SCRIPT_NAME`` + ``PATH_INFO``, as the WSGI server decoded them.

@@ -9,7 +9,7 @@ decides what an invalid value means for each field.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+import typing as t
 from datetime import datetime
 from datetime import UTC
 
@@ -17,8 +17,7 @@ _OWS = " \t"
 _OPAQUE = re.compile(r"[\x21\x23-\x7e\x80-\xff]*")
 
 
-@dataclass(frozen=True, slots=True)
-class EntityTags:
+class EntityTags(t.NamedTuple):
     """A parsed ``"*" / #entity-tag`` field value.
 
     :param star: the value was ``*``.

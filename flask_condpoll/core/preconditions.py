@@ -9,7 +9,6 @@ from __future__ import annotations
 import enum
 import typing as t
 from collections.abc import Mapping
-from dataclasses import dataclass
 from datetime import datetime
 from datetime import UTC
 
@@ -46,8 +45,7 @@ class Outcome(enum.IntEnum):
     PRECONDITION_REQUIRED = 428
 
 
-@dataclass(frozen=True, slots=True)
-class Current:
+class Current(t.NamedTuple):
     """The selected representation's current validators.
 
     :param exists: whether there is a current representation at all; ``*`` in
@@ -64,21 +62,25 @@ class Current:
     last_modified: datetime | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class Conditions:
+class Conditions(t.NamedTuple):
     """The conditional fields of one request, parsed.
 
     ``None`` means absent, or (for the dates) not a valid HTTP-date, which
     RFC 9110 says to ignore. A tag list that does not follow the grammar is
     :data:`~flask_condpoll.core.fields.INVALID`.
+
+    :param if_match: If-Match.
+    :param if_none_match: If-None-Match.
+    :param if_modified_since: If-Modified-Since.
+    :param if_unmodified_since: If-Unmodified-Since.
+    :param ptag: htmx 4's ``HX-PTag``: for GET and HEAD without
+        If-None-Match, it has the power of If-None-Match.
     """
 
     if_match: EntityTags | None = None
     if_none_match: EntityTags | None = None
     if_modified_since: datetime | None = None
     if_unmodified_since: datetime | None = None
-    #: htmx 4's ``HX-PTag``: for GET and HEAD without If-None-Match, it has
-    #: the power of If-None-Match.
     ptag: EntityTags | None = None
 
     @property
