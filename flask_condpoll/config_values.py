@@ -65,6 +65,10 @@ def check_ascii_value(value: object, setting: str) -> str | None:
     :raises ValueError: for a line break or any other character.
     """
     checked = check_header_value(value, setting)
+    if checked and not checked.strip(" \t"):
+        raise ValueError(
+            f"{setting} must not be blank: {checked!r}. Use None for no header."
+        )
     if checked is not None:
         for char in checked:
             if not ("!" <= char <= "~" or char in " \t"):
@@ -84,6 +88,8 @@ def check_uri_reference(value: object, setting: str) -> str | None:
     """
     checked = check_header_value(value, setting)
     if checked is not None:
+        if not checked.strip(" \t"):
+            raise ValueError(f"{setting} must be a URI reference, not {checked!r}.")
         if any(char < " " or char == "\x7f" for char in checked):
             raise ValueError(
                 f"{setting} must not contain control characters: {checked!r}."
@@ -109,12 +115,19 @@ def optional_boolean(key: str, value: object) -> bool | None:
     return value
 
 
-def number(low: float, *, strict: bool = True) -> Check:
-    """A real number above ``low`` (or at least ``low`` when not strict)."""
+#: The largest polling factor, configured or set at run time.
+MAX_POLL_FACTOR = 1e6
+
+
+def number(low: float, *, strict: bool = True, high: float | None = None) -> Check:
+    """A real number above ``low`` (or at least ``low`` when not strict), and
+    at most ``high`` if given."""
 
     def check(key: str, value: object) -> float:
         if isinstance(value, bool) or not isinstance(value, int | float):
             raise TypeError(f"{key} must be a number of seconds, not {value!r}.")
+        if high is not None and not low <= value <= high:
+            raise ValueError(f"{key} must be from {low:g} to {high:g}, not {value!r}.")
         if not math.isfinite(value) or value < low or (strict and value == low):
             relation = "more than" if strict else "at least"
             raise ValueError(f"{key} must be {relation} {low:g}, not {value!r}.")

@@ -22,6 +22,7 @@ from .config_values import Check
 from .config_values import check_header_names
 from .config_values import check_header_value
 from .config_values import CLIENTS
+from .config_values import MAX_POLL_FACTOR
 
 __all__ = [
     "CLIENTS",
@@ -163,7 +164,7 @@ class Settings:
     poll_factor: float = _option(
         "CONDPOLL_POLL_FACTOR",
         1.0,
-        values.number(0, strict=False),
+        values.number(0, strict=False, high=MAX_POLL_FACTOR),
         "Every declared poll interval is multiplied by this (``2``: half as"
         " many polls); ``0`` stops polling, as GitLab's multiplier. ``flask"
         " condpoll polling`` changes it at run time. See :doc:`polling`.",

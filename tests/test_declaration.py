@@ -39,6 +39,16 @@ class TestArguments:
         with pytest.raises(ValueError, match="line breaks"):
             conditional(etag=version, content_location="/x\r\nSet-Cookie: a=b")
 
+    @pytest.mark.parametrize("value", ["", " ", "\t"])
+    def test_content_location_is_a_uri(self, value: str):
+        with pytest.raises(ValueError, match="content_location must be a URI"):
+            conditional(etag=version, content_location=value)
+
+    @pytest.mark.parametrize("value", [" ", "\t", "  \t"])
+    def test_cache_control_is_not_blank(self, value: str):
+        with pytest.raises(ValueError, match="cache_control must not be blank"):
+            conditional(etag=version, cache_control=value)
+
     @pytest.mark.parametrize(
         ("vary", "error"),
         [("HX-Request", TypeError), (["bad header"], ValueError), ([""], ValueError)],

@@ -85,6 +85,23 @@ class TestContentLocation:
         assert "Content-Location" not in response.headers
 
 
+@pytest.mark.parametrize("location", ["", "   "])
+def test_a_blank_content_location_is_left_out(location):
+    app = make_app(TESTING=True)
+
+    @app.get("/blank")
+    @conditional(etag=lambda: 1, content_location=lambda: location)
+    def blank() -> str:
+        return "x"
+
+    client = app.test_client()
+    full = client.get("/blank")
+    assert "Content-Location" not in full.headers
+    short = client.get("/blank", headers={"If-None-Match": full.headers["ETag"]})
+    assert short.status_code == 304
+    assert "Content-Location" not in short.headers
+
+
 def test_a_content_location_of_the_wrong_type_is_a_programming_error():
     app = make_app(TESTING=True)
 

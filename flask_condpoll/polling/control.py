@@ -19,6 +19,8 @@ import time
 import typing as t
 from collections.abc import Callable
 
+from ..config_values import MAX_POLL_FACTOR
+
 logger = logging.getLogger("flask_condpoll")
 
 #: Seconds a process trusts its last reading of the store.
@@ -27,7 +29,7 @@ REFRESH = 1.0
 FILE_NAME = "condpoll-polling.json"
 
 #: The largest factor the operator may set.
-MAX_FACTOR = 1e6
+MAX_FACTOR = MAX_POLL_FACTOR
 
 
 @dataclasses.dataclass(frozen=True)
