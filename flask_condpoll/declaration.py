@@ -156,6 +156,20 @@ class Declaration:
                     f" ({listed}): {exc}. It is called with exactly the view's"
                     " arguments; give it the same parameters, or **kwargs."
                 ) from None
+            missing = [
+                name
+                for name in getattr(generator, "required_arguments", ())
+                if name not in names
+            ]
+            if missing:
+                listed = ", ".join(names) or "no arguments"
+                raise TypeError(
+                    f"The {label} generator {generator!r} of the view {view}"
+                    f" reads the view argument(s) {', '.join(missing)}, but the"
+                    f" view is called with {listed}. Name the URL variable the"
+                    " same (or pass arg= to row_version, params= to"
+                    " collection_version)."
+                )
 
 
 def view_arguments(view: Callable[..., t.Any]) -> list[str] | None:

@@ -10,6 +10,8 @@ from datetime import datetime
 
 import sqlalchemy as sa
 from sqlalchemy.sql import Select
+from sqlalchemy.sql import visitors
+from sqlalchemy.sql.elements import BindParameter
 
 from ..core.preconditions import http_datetime
 from .aggregate import Aggregate
@@ -50,6 +52,17 @@ class CollectionVersion:
         self.params = params
         self.bind = bind
         self._built: Aggregate | None = None
+        #: The view arguments it reads (checked against the URL rule): the
+        #: select's bound parameters without a value, unless ``params`` fills them.
+        self.required_arguments: tuple[str, ...] = ()
+        if params is None and isinstance(source, Select):
+            self.required_arguments = tuple(
+                dict.fromkeys(
+                    element.key
+                    for element in visitors.iterate(source)
+                    if isinstance(element, BindParameter) and element.required
+                )
+            )
         if strategy not in STRATEGIES:
             raise ValueError(
                 f"Unknown strategy {strategy!r}, must be one of:"

@@ -59,6 +59,8 @@ class RowVersion:
         self.statement = sa.select(*parts).where(key == sa.bindparam(self.arg))
         #: The statement a write runs: it locks the row until the write commits.
         self.locked = self.statement.with_for_update()
+        #: The view arguments it reads (checked against the URL rule).
+        self.required_arguments = (self.arg,)
 
     def __repr__(self) -> str:
         return f"row_version({self.table.name}, arg={self.arg!r})"
