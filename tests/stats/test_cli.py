@@ -6,52 +6,17 @@ import json
 import time
 
 import pytest
-from flask import Flask
 
-from flask_condpoll import conditional
-from flask_condpoll import CondPoll
 from flask_condpoll.stats import COUNTERS
 from flask_condpoll.stats import OVERFLOW
-
-
-def make_app(stats_url: str | None, tmp_path) -> Flask:
-    app = Flask(__name__, instance_path=str(tmp_path))
-    app.config.update(SECRET_KEY="s", TESTING=True, CONDPOLL_STATS_URL=stats_url)
-    CondPoll(app)
-    app.version = 1
-
-    @app.get("/items/<int:list_id>")
-    @conditional(etag=lambda list_id: app.version)
-    def items(list_id):
-        return "i" * 1000
-
-    @app.route("/doc", methods=["GET", "PUT"])
-    @conditional(etag=lambda: 1, weak=False, require_precondition=True, vary=[])
-    def doc():
-        return "d"
-
-    app.add_url_rule("/plain", "plain", lambda: "p")
-    return app
+from tests.test_cli import make_app
+from tests.test_cli import run
+from tests.test_cli import traffic
 
 
 @pytest.fixture
 def app(tmp_path):
     return make_app("sqlite:///stats.db", tmp_path)
-
-
-def traffic(app: Flask) -> None:
-    client = app.test_client()
-    tag = client.get("/items/1").headers["ETag"]
-    for _ in range(30):
-        client.get("/items/1", headers={"If-None-Match": tag})
-    for _ in range(25):
-        client.get("/doc")
-        client.get("/doc", headers={"If-None-Match": '"x"'})
-    app.extensions["condpoll"].stats.flush()
-
-
-def run(app: Flask, *args: str, **kwargs):
-    return app.test_cli_runner().invoke(args=["condpoll", *args], **kwargs)
 
 
 class TestStats:
