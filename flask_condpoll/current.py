@@ -9,7 +9,6 @@ import typing as t
 from flask import request
 from werkzeug.exceptions import HTTPException
 
-from . import signals
 from .awaiting import run_parts
 from .core.tags import UnsupportedValue
 from .flow import Flow
@@ -123,5 +122,4 @@ def _refresh_failed(flow: Flow, exc: Exception) -> None:
             flow.endpoint,
             exc_info=exc,
         )
-    if signals.generator_failed.receivers:
-        flow.send(signals.generator_failed, 0, None, exception=exc)
+    flow.generator_failed(exc)

@@ -96,7 +96,6 @@ class CondPoll:
                 flush_interval=settings.stats_flush_interval,
                 max_pending=settings.stats_max_pending,
             )
-            collector.connect(app)
         control = PollControl(
             store_for(
                 app.instance_path,

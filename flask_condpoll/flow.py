@@ -121,9 +121,16 @@ class Flow:
                 self.endpoint,
                 exc_info=exc,
             )
+        self.generator_failed(exc)
+        return self.unvalidated("generator-failed")
+
+    def generator_failed(self, exc: Exception) -> None:
+        """Count a failed generator or mixin and tell the signal's receivers."""
+        stats = self.state.stats
+        if stats is not None:
+            stats.count_generator_failed(self.endpoint)
         if signals.generator_failed.receivers:
             self.send(signals.generator_failed, 0, None, exception=exc)
-        return self.unvalidated("generator-failed")
 
     def unvalidated(self, reason: str = "no-validators") -> Response | Flow:
         """Go on without validators, or refuse a write whose precondition
@@ -139,18 +146,21 @@ class Flow:
                 retry_after=1,
             )
             self.reason = "unverifiable-write"
-            return self.refuse(error, signals.precondition_failed_sent)
+            return self.refuse(error)
         return self
 
-    def refuse(
-        self, error: HTTPException, signal: t.Any = signals.precondition_failed_sent
-    ) -> Response:
+    def refuse(self, error: HTTPException) -> Response:
         """Answer with ``error`` through the app's error handlers."""
         app = self.app
         response: Response = app.make_response(app.handle_http_exception(error))
         self.hooks(response)
-        if signal.receivers:
-            self.send(signal, response.status_code, body_size(response, self.method))
+        stats, receivers = self.state.stats, signals.precondition_failed_sent.receivers
+        if stats is not None or receivers:
+            status, size = response.status_code, body_size(response, self.method)
+            if stats is not None:
+                stats.count_refused(self.endpoint, self.method, status, size)
+            if receivers:
+                self.send(signals.precondition_failed_sent, status, size)
         return response
 
     def not_modified(self, status: int) -> Response:
@@ -167,6 +177,9 @@ class Flow:
             headers["Cache-Control"] = "no-store"
             headers.pop("Expires", None)
         self.hooks(response)
+        stats = self.state.stats
+        if stats is not None:
+            stats.count_not_modified(self.endpoint, self.elapsed())
         if signals.not_modified_sent.receivers:
             self.send(signals.not_modified_sent, status, 0)
         return response
@@ -186,13 +199,15 @@ class Flow:
                 if validators.last_modified is not None:
                     response.last_modified = validators.last_modified
         self.hooks(response)
-        if signals.full_response_sent.receivers:
-            self.send(
-                signals.full_response_sent,
-                response.status_code,
-                body_size(response, self.method),
-                validated=validated,
-            )
+        stats, receivers = self.state.stats, signals.full_response_sent.receivers
+        if stats is not None or receivers:
+            status, size = response.status_code, body_size(response, self.method)
+            if stats is not None:
+                stats.count_full(
+                    self.endpoint, self.method, size, validated, self.elapsed()
+                )
+            if receivers:
+                self.send(signals.full_response_sent, status, size, validated=validated)
         return response
 
     def declare(
@@ -221,6 +236,9 @@ class Flow:
 
     def aborted(self, exc: BaseException) -> None:
         """The view, a generator or a mixin raised instead of returning."""
+        stats = self.state.stats
+        if stats is not None:
+            stats.count_aborted(self.endpoint, self.method)
         if signals.request_aborted.receivers:
             status = exc.code if isinstance(exc, HTTPException) else None
             self.send(signals.request_aborted, status or 500, None, exception=exc)
@@ -234,6 +252,10 @@ class Flow:
             method=self.method,
             status=status,
             size=size,
-            elapsed=time.perf_counter() - self.start - self.waited,
+            elapsed=self.elapsed(),
             **extra,
         )
+
+    def elapsed(self) -> float:
+        """Seconds of server work so far: a held poll's wait left out."""
+        return time.perf_counter() - self.start - self.waited

@@ -1,7 +1,9 @@
-"""Counting what conditional views do, per endpoint, from the signals.
+"""Counting what conditional views do, per endpoint.
 
-Receivers add to counters in memory; a flusher merges them into a store in
-batches: after ``CONDPOLL_STATS_FLUSH_COUNT`` requests, every
+The views call the ``count_*`` methods of the collector that
+``CONDPOLL_STATS_URL`` configures; any other collector counts from the
+signals once connected. Counts add up in memory; a flusher merges them into
+a store in batches: after ``CONDPOLL_STATS_FLUSH_COUNT`` requests, every
 ``CONDPOLL_STATS_FLUSH_INTERVAL`` seconds, and when the process exits. A
 batch that cannot be stored is kept and retried; past
 ``CONDPOLL_STATS_MAX_PENDING`` kept batches the oldest is dropped and the
@@ -17,6 +19,7 @@ import threading
 import time
 import typing as t
 import uuid
+import weakref
 
 from .. import signals
 from .counters import Batch
@@ -41,6 +44,19 @@ _ABORTED = INDEX["aborted"]
 _STORE_ERRORS = INDEX["store_errors"]
 _BATCHES_DROPPED = INDEX["batches_dropped"]
 _READ_METHODS = frozenset(("GET", "HEAD"))
+
+
+#: Every collector of this process, reset in a forked child.
+_collectors: weakref.WeakSet[Collector] = weakref.WeakSet()
+
+
+def _reset_after_fork() -> None:
+    for collector in list(_collectors):
+        collector._reset_process()
+
+
+if hasattr(os, "register_at_fork"):  # not on Windows, which has no fork
+    os.register_at_fork(after_in_child=_reset_after_fork)
 
 
 class Collector:
@@ -71,10 +87,11 @@ class Collector:
         #: OVERFLOW with the next batch the store takes.
         self.dropped = self.dropped_batches = self.store_errors = 0
         self._reset_process()
+        _collectors.add(self)
         atexit.register(self.flush)
 
     def _reset_process(self) -> None:
-        """State that must not be shared with a forked child."""
+        """State that must not be shared with a forked child (reset in it)."""
         self._pid = os.getpid()
         self._lock = threading.Lock()
         self._flush_lock = threading.Lock()
@@ -86,72 +103,119 @@ class Collector:
         self._outage = False
 
     def connect(self, app: Flask) -> None:
-        """Subscribe to ``app``'s signals."""
-        signals.not_modified_sent.connect(self._not_modified, app, weak=False)
-        signals.full_response_sent.connect(self._full, app, weak=False)
-        signals.precondition_failed_sent.connect(self._refused, app, weak=False)
-        signals.generator_failed.connect(self._generator_failed, app, weak=False)
-        signals.request_aborted.connect(self._aborted, app, weak=False)
+        """Count what the :mod:`~flask_condpoll.signals` report for ``app``.
 
-    # Receivers: each updates one vector under the lock, nothing more.
+        The collector that ``CONDPOLL_STATS_URL`` configures needs no
+        connecting: the views call its ``count_*`` methods directly, without
+        a signal's round trip.
+        """
+        signals.not_modified_sent.connect(self._on_not_modified, app, weak=False)
+        signals.full_response_sent.connect(self._on_full, app, weak=False)
+        signals.precondition_failed_sent.connect(self._on_refused, app, weak=False)
+        signals.generator_failed.connect(self._on_generator_failed, app, weak=False)
+        signals.request_aborted.connect(self._on_aborted, app, weak=False)
 
-    def _not_modified(self, sender: Flask, **kw: t.Any) -> None:
-        elapsed = kw["elapsed"]
-        with self._add(kw["endpoint"]) as counts:
+    def _on_not_modified(self, sender: Flask, **kw: t.Any) -> None:
+        self.count_not_modified(kw["endpoint"], kw["elapsed"])
+
+    def _on_full(self, sender: Flask, **kw: t.Any) -> None:
+        self.count_full(
+            kw["endpoint"], kw["method"], kw["size"], kw["validated"], kw["elapsed"]
+        )
+
+    def _on_refused(self, sender: Flask, **kw: t.Any) -> None:
+        self.count_refused(kw["endpoint"], kw["method"], kw["status"], kw["size"])
+
+    def _on_aborted(self, sender: Flask, **kw: t.Any) -> None:
+        self.count_aborted(kw["endpoint"], kw["method"])
+
+    def _on_generator_failed(self, sender: Flask, **kw: t.Any) -> None:
+        self.count_generator_failed(kw["endpoint"])
+
+    # Each count updates one vector under the lock, nothing more: the 304's
+    # is on the hot path.
+
+    def count_not_modified(self, endpoint: str | None, elapsed: float) -> None:
+        """A 304 (or 204) sent in ``elapsed`` seconds without running the view."""
+        micros = int(elapsed * 1_000_000)
+        with self._lock:
+            counts = self._vector(endpoint)
             counts[_REQUESTS] += 1
             counts[_READS] += 1
             counts[_NOT_MODIFIED] += 1
-            counts[_TIME_304] += int(elapsed * 1_000_000)
+            counts[_TIME_304] += micros
             counts[_T304 + time_bucket(elapsed)] += 1
+            self._counted()
 
-    def _full(self, sender: Flask, **kw: t.Any) -> None:
-        elapsed, size = kw["elapsed"], kw["size"]
-        with self._add(kw["endpoint"]) as counts:
+    def count_full(
+        self,
+        endpoint: str | None,
+        method: str,
+        size: int | None,
+        validated: bool,
+        elapsed: float,
+    ) -> None:
+        """A response from the view, of ``size`` body bytes (``None``: unknown)."""
+        micros = int(elapsed * 1_000_000)
+        with self._lock:
+            counts = self._vector(endpoint)
             counts[_REQUESTS] += 1
-            counts[_READS] += kw["method"] in _READ_METHODS
+            counts[_READS] += method in _READ_METHODS
             counts[_FULL] += 1
             if size is not None:
                 counts[_BYTES_SENT] += size
-            if kw["validated"]:
+            if validated:
                 counts[_VALIDATED] += 1
-                if kw["method"] == "GET" and size is not None:
+                if method == "GET" and size is not None:
                     counts[_FULL_BYTES] += size
                     counts[_FULL_SIZED] += 1
-            counts[_TIME_FULL] += int(elapsed * 1_000_000)
+            counts[_TIME_FULL] += micros
             counts[_TFULL + time_bucket(elapsed)] += 1
+            self._counted()
 
-    def _refused(self, sender: Flask, **kw: t.Any) -> None:
-        with self._add(kw["endpoint"]) as counts:
+    def count_refused(
+        self, endpoint: str | None, method: str, status: int, size: int | None
+    ) -> None:
+        """A 412, 428 or 503 sent without running the view."""
+        with self._lock:
+            counts = self._vector(endpoint)
             counts[_REQUESTS] += 1
-            counts[_READS] += kw["method"] in _READ_METHODS
-            counts[_REQUIRED if kw["status"] == 428 else _FAILED] += 1
-            counts[_BYTES_SENT] += kw["size"] or 0
+            counts[_READS] += method in _READ_METHODS
+            counts[_REQUIRED if status == 428 else _FAILED] += 1
+            counts[_BYTES_SENT] += size or 0
+            self._counted()
 
-    def _aborted(self, sender: Flask, **kw: t.Any) -> None:
-        with self._add(kw["endpoint"]) as counts:
+    def count_aborted(self, endpoint: str | None, method: str) -> None:
+        """The view, a generator or a mixin raised instead of returning."""
+        with self._lock:
+            counts = self._vector(endpoint)
             counts[_REQUESTS] += 1
-            counts[_READS] += kw["method"] in _READ_METHODS
+            counts[_READS] += method in _READ_METHODS
             counts[_ABORTED] += 1
+            self._counted()
 
-    def _generator_failed(self, sender: Flask, **kw: t.Any) -> None:
-        with self._add(kw["endpoint"], request=False) as counts:
-            counts[_GENERATOR_FAILED] += 1
+    def count_generator_failed(self, endpoint: str | None) -> None:
+        """A generator or mixin raised (the request is counted when answered)."""
+        with self._lock:
+            self._vector(endpoint)[_GENERATOR_FAILED] += 1
 
-    def _add(self, endpoint: str | None, request: bool = True) -> _Adding:
-        if self._pid != os.getpid():
-            self._reset_process()
-        return _Adding(self, endpoint or "<unknown>", request)
-
-    def _vector(self, endpoint: str) -> list[int]:
-        key = (endpoint, int(time.time()) // self.bucket_seconds * self.bucket_seconds)
+    def _vector(self, endpoint: str | None) -> list[int]:
+        """The counts of ``endpoint`` in the current time bucket (lock held)."""
+        width = self.bucket_seconds
+        key = (endpoint or "<unknown>", int(time.time()) // width * width)
         counts = self._current.get(key)
         if counts is None:
             counts = self._current[key] = [0] * len(COUNTERS)
         return counts
 
-    def _after_request(self) -> None:
-        """Called with the lock held, once per request."""
+    def _counted(self) -> None:
+        """One more request counted (lock held)."""
         self._count += 1
+        if self._count >= self.flush_count or self._thread is None:
+            self._wake_flusher()
+
+    def _wake_flusher(self) -> None:
+        """Start this process's flusher thread, or wake it for a full batch."""
         if self._thread is None:
             self._thread = threading.Thread(target=self._flusher, daemon=True)
             self._thread.start()
@@ -214,22 +278,3 @@ class Collector:
             " %d requests (reported as overflow).",
             requests,
         )
-
-
-class _Adding:
-    """``with collector._add(endpoint) as counts``: the locked vector."""
-
-    __slots__ = ("collector", "endpoint", "request")
-
-    def __init__(self, collector: Collector, endpoint: str, request: bool) -> None:
-        self.collector, self.endpoint, self.request = collector, endpoint, request
-
-    def __enter__(self) -> list[int]:
-        self.collector._lock.acquire()
-        return self.collector._vector(self.endpoint)
-
-    def __exit__(self, *exc: object) -> None:
-        collector = self.collector
-        if self.request:
-            collector._after_request()
-        collector._lock.release()

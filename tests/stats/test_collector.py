@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import time
+
 import pytest
 from flask import Flask
 
@@ -50,13 +54,18 @@ def store():
     return MemoryStore()
 
 
-@pytest.fixture
-def app(store):
+@pytest.fixture(params=["configured", "connected"])
+def app(request, store):
+    """The collector as CONDPOLL_STATS_URL builds it (called by the views
+    directly), or one connected to the signals."""
     app = Flask(__name__)
     app.config.update(SECRET_KEY="s", TESTING=True)
     CondPoll(app)
     collector = Collector(store, flush_interval=3600, flush_count=10**9, max_pending=3)
-    collector.connect(app)
+    if request.param == "configured":
+        app.extensions["condpoll"].stats = collector
+    else:
+        collector.connect(app)
     app.collector = collector
     app.version = 1
 
@@ -176,8 +185,6 @@ def test_overflow_is_counted_and_reported(app, store, caplog):
 
 
 def test_flushes_after_flush_count(store):
-    import time
-
     app = Flask(__name__)
     app.config["SECRET_KEY"] = "s"
     CondPoll(app)
@@ -199,8 +206,6 @@ def test_flushes_after_flush_count(store):
 
 
 def test_flushes_on_an_interval(store):
-    import time
-
     app = Flask(__name__)
     app.config["SECRET_KEY"] = "s"
     CondPoll(app)
@@ -278,3 +283,56 @@ def test_one_flusher_thread_however_busy():
         )
         peak = max(peak, threading.active_count())
     assert peak <= before + 1
+
+
+def test_the_configured_collector_needs_no_signal(tmp_path):
+    from flask_condpoll import signals
+
+    app = Flask(__name__, instance_path=str(tmp_path))
+    app.config.update(SECRET_KEY="s", CONDPOLL_STATS_URL="sqlite:///stats.db")
+    CondPoll(app)
+
+    @app.get("/")
+    @conditional(etag=lambda: 1)
+    def index():
+        return "x"
+
+    client = app.test_client()
+    tag = client.get("/").headers["ETag"]
+    assert client.get("/", headers={"If-None-Match": tag}).status_code == 304
+    for sent in (signals.not_modified_sent, signals.full_response_sent):
+        assert not list(sent.receivers_for(app))
+    state = app.extensions["condpoll"]
+    state.stats.flush()
+    (row,) = summarize(state.stats_store.totals())
+    assert (row.requests, row.not_modified, row.full) == (2, 1, 1)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_forked_child_starts_with_no_counts_and_a_free_lock(app, store):
+    client = app.test_client()
+    client.get("/item")
+    collector = app.collector
+    collector._lock.acquire()  # held by another thread when the process forks
+    try:
+        pid = os.fork()
+        if pid == 0:  # the child: exit 0 only if it counts its own request alone
+            try:
+                client.get("/item")
+                collector.flush()
+                os._exit(0 if store.totals()["item"][0] == 1 else 1)
+            except BaseException:
+                os._exit(2)
+    finally:
+        collector._lock.release()
+    deadline = time.monotonic() + 10
+    while not (ended := os.waitpid(pid, os.WNOHANG))[0]:
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.01)
+    if not ended[0]:
+        os.kill(pid, signal.SIGKILL)
+        os.waitpid(pid, 0)
+        pytest.fail("the child hung on the lock its parent held")
+    assert os.waitstatus_to_exitcode(ended[1]) == 0
+    assert stats_of(app, store).requests == 1  # the parent's own request
