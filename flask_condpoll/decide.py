@@ -106,7 +106,7 @@ def begin(
     if outcome is Outcome.PROCEED:
         return flow
     if outcome is Outcome.NOT_MODIFIED or outcome is Outcome.NO_CONTENT:
-        return flow.not_modified(outcome.value)
+        return flow.not_modified(int(outcome))
     if outcome is Outcome.PRECONDITION_FAILED:
         return flow.refuse(PreconditionFailed())
     return flow.refuse(PreconditionRequired())

@@ -100,8 +100,13 @@ class Flow:
     def target(self, request: Request) -> Target:
         """What identifies this request's representation (see :class:`Target`)."""
         environ = self.environ
-        plan = t.cast(ViewPlan, self.plan)
+        plan: ViewPlan = self.plan  # type: ignore[assignment]
         selection = self.declaration.query
+        vary: tuple[str | None, ...]
+        if environ.keys().isdisjoint(plan.vary_environ):
+            vary = plan.no_vary  # the usual request: none of the headers
+        else:
+            vary = tuple([stripped(environ.get(key)) for key in plan.vary_environ])
         return Target(
             environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", ""),
             query_part(
@@ -109,7 +114,7 @@ class Flow:
                 environ.get("QUERY_STRING", ""),
                 None if isinstance(selection, bool) else request.args,
             ),
-            tuple(stripped(environ.get(key)) for key in plan.vary_environ),
+            vary,
         )
 
     def failed(self, exc: Exception) -> Response | Flow:
@@ -166,10 +171,11 @@ class Flow:
     def not_modified(self, status: int) -> Response:
         """The body-less 304 (or 204) that stands for the 200."""
         response: Response = self.app.response_class(status=status)
-        validators = t.cast(Validators, self.validators)
+        validators: Validators = self.validators  # type: ignore[assignment]
         headers = response.headers
-        if validators.etag is not None:
-            headers["ETag"] = t.cast(str, validators.header)
+        tag = validators.header
+        if tag is not None:
+            headers["ETag"] = tag
         self.declare(response, validators, fresh=True)
         if status == 204:
             # Cacheable by default (RFC 9110 §15.3.5): a shared cache would
@@ -222,7 +228,7 @@ class Flow:
                 endpoint=self.endpoint, strict=self.app.debug or self.app.testing,
             )  # fmt: skip
         add_declared_headers(
-            response, validators, t.cast(ViewPlan, self.plan), self.environ,
+            response, validators, self.plan, self.environ,  # type: ignore[arg-type]
             expires=declaration.expires, location=location, fresh=fresh,
         )  # fmt: skip
 

@@ -47,6 +47,8 @@ class ViewPlan(t.NamedTuple):
     weak: bool
     vary: tuple[str, ...]
     vary_environ: tuple[str, ...]
+    #: The vary values of a request that sends none of the headers.
+    no_vary: tuple[None, ...]
     vary_header: str
     cache_control: str | None
     fragment_cache_control: str | None
@@ -93,6 +95,7 @@ def _make_plan(
         weak=weak,
         vary=vary,
         vary_environ=tuple(map(environ_key, vary)),
+        no_vary=(None,) * len(vary),
         vary_header=", ".join(vary),
         cache_control=page,
         fragment_cache_control=fragment,

@@ -46,9 +46,10 @@ def add_declared_headers(
         ``Vary`` is set rather than merged with the view's (if it has one).
     """
     headers = response.headers
-    tagged = validators is not None and validators.etag is not None
-    if tagged and "HTTP_HX_REQUEST" in environ:
-        headers["HX-PTag"] = t.cast(str, t.cast(Validators, validators).header)
+    if validators is not None and "HTTP_HX_REQUEST" in environ:
+        tag = validators.header
+        if tag is not None:
+            headers["HX-PTag"] = tag
     if plan.vary:
         if fresh or not has_header(headers, "Vary"):
             headers["Vary"] = plan.vary_header
@@ -67,7 +68,7 @@ def add_declared_headers(
 
 def polled(environ: WSGIEnvironment) -> bool:
     """Whether the request comes from htmx or Unpoly (a fragment's poll)."""
-    return any(key in environ for key in FRAGMENT_ENVIRON)
+    return not environ.keys().isdisjoint(FRAGMENT_ENVIRON)
 
 
 def has_header(headers: Headers, name: str) -> bool:

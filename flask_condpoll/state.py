@@ -34,11 +34,8 @@ class FailureLog:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._failing: set[tuple[str | None, type[BaseException]]] = set()
-
-    @property
-    def active(self) -> bool:
-        """Whether any generator is failing (a cheap, lock-free check)."""
-        return bool(self._failing)
+        #: Whether any generator is failing: a lock-free check for every request.
+        self.active = False
 
     def failed(self, endpoint: str | None, exc: BaseException) -> bool:
         """Record a failure; return whether it starts a new outage."""
@@ -47,6 +44,7 @@ class FailureLog:
             if key in self._failing:
                 return False
             self._failing.add(key)
+            self.active = True
             return True
 
     def succeeded(self, endpoint: str | None) -> bool:
@@ -54,6 +52,7 @@ class FailureLog:
         with self._lock:
             ended = {key for key in self._failing if key[0] == endpoint}
             self._failing -= ended
+            self.active = bool(self._failing)
         return bool(ended)
 
 
@@ -122,10 +121,11 @@ def get_state(app: Flask) -> CondPollState:
         is registered on ``app``.
     """
     try:
-        return t.cast(CondPollState, app.extensions["condpoll"])
+        state: CondPollState = app.extensions["condpoll"]
     except KeyError:
         raise RuntimeError(
             "The current Flask app has no 'CondPoll' extension. Create one with"
             " 'CondPoll(app)' or call 'condpoll.init_app(app)' in your app"
             " factory before serving conditional views."
         ) from None
+    return state

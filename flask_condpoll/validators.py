@@ -15,8 +15,6 @@ from collections.abc import Mapping
 from datetime import datetime
 from datetime import UTC
 
-from werkzeug.http import quote_etag
-
 from .core.preconditions import Current
 from .core.preconditions import http_datetime
 from .core.tags import UnsupportedValue
@@ -75,7 +73,11 @@ class Validators(t.NamedTuple):
     @property
     def header(self) -> str | None:
         """The ``ETag`` header value (quoted, ``W/`` when weak), or ``None``."""
-        return None if self.etag is None else quote_etag(self.etag, self.weak)
+        etag = self.etag
+        if etag is None:
+            return None
+        # A tag is URL-safe base64 (see TagMaker): nothing in it needs quoting.
+        return f'W/"{etag}"' if self.weak else f'"{etag}"'
 
     def current(self, declaration: Declaration) -> Current:
         """These validators as the pure core's :class:`Current`."""
@@ -136,17 +138,23 @@ def compute(
     :raises UnsupportedValue: when a generator or mixin returns a value that
         cannot go into a tag or a date (a programming error).
     """
-    value = (
-        None if declaration.etag is None else call(declaration.etag, kwargs, awaited)
-    )
-    modified = None
-    if declaration.last_modified is not None:
-        modified = last_modified_value(
-            call(declaration.last_modified, kwargs, awaited), declaration
+    etag, last_modified = declaration.etag, declaration.last_modified
+    if awaited is None:  # the usual case: no async part, nothing awaited
+        value = None if etag is None else etag(**kwargs)
+        modified = None if last_modified is None else last_modified(**kwargs)
+    else:
+        value = None if etag is None else call(etag, kwargs, awaited)
+        modified = (
+            None if last_modified is None else call(last_modified, kwargs, awaited)
         )
+    if modified is not None:
+        modified = last_modified_value(modified, declaration)
     tag = None
     if value is not None:
-        mixins = [call(mixin, {}, awaited) for mixin in plan.mixins]
+        if awaited is None:
+            mixins = [mixin() for mixin in plan.mixins]
+        else:
+            mixins = [call(mixin, {}, awaited) for mixin in plan.mixins]
         tag = state.tags.make(
             target.path, target.query, value, mixins, representation=target.vary
         )

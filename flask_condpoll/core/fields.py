@@ -12,8 +12,10 @@ import re
 import typing as t
 from datetime import datetime
 from datetime import UTC
+from operator import itemgetter
 
 _OWS = " \t"
+_OPAQUE_TAG = itemgetter(1)
 _OPAQUE = re.compile(r"[\x21\x23-\x7e\x80-\xff]*")
 
 
@@ -32,7 +34,7 @@ class EntityTags(t.NamedTuple):
 
     def contains_weak(self, *opaque: str) -> bool:
         """Weak comparison: any listed tag equals one of ``opaque``, weak or not."""
-        return any(tag in opaque for _, tag in self.tags)
+        return any(map(opaque.__contains__, map(_OPAQUE_TAG, self.tags)))
 
 
 STAR = EntityTags(star=True)

@@ -120,20 +120,12 @@ def conditions_from_environ(environ: Mapping[str, t.Any]) -> Conditions:
     ):
         return NO_CONDITIONS
     return Conditions(
-        if_match=_tags(if_match),
-        if_none_match=_tags(if_none_match),
-        if_modified_since=_date(modified_since),
-        if_unmodified_since=_date(unmodified_since),
-        ptag=_tags(ptag),
+        None if if_match is None else parse_entity_tags(if_match),
+        None if if_none_match is None else parse_entity_tags(if_none_match),
+        None if modified_since is None else parse_http_date(modified_since),
+        None if unmodified_since is None else parse_http_date(unmodified_since),
+        None if ptag is None else parse_entity_tags(ptag),
     )
-
-
-def _tags(value: str | None) -> EntityTags | None:
-    return None if value is None else parse_entity_tags(value)
-
-
-def _date(value: str | None) -> datetime | None:
-    return None if value is None else parse_http_date(value)
 
 
 def http_datetime(value: datetime) -> datetime:
@@ -174,7 +166,7 @@ def if_none_match_matches(current: Current, if_none_match: EntityTags) -> bool:
     tag = current.etag
     if tag is None:
         return False
-    return if_none_match.contains_weak(tag, *(tag + s for s in PROXY_SUFFIXES))
+    return if_none_match.contains_weak(tag, *map(tag.__add__, PROXY_SUFFIXES))
 
 
 def needs_precondition(method: str, conditions: Conditions) -> bool:

@@ -13,7 +13,7 @@ import enum
 import hashlib
 import typing as t
 import uuid
-from base64 import urlsafe_b64encode
+from binascii import b2a_base64
 from collections.abc import Mapping
 from collections.abc import Sequence
 
@@ -24,6 +24,9 @@ DIGEST_SIZE = 16
 REPRESENTATION_SIZE = 8
 
 _UTC = datetime.UTC
+
+#: Standard base64 to its URL-safe alphabet (RFC 4648 §5).
+_URL_SAFE = bytes.maketrans(b"+/", b"-_")
 
 
 class UnsupportedValue(TypeError):
@@ -72,8 +75,7 @@ def _encode(value: object, out: list[bytes]) -> None:
         out.append(data)
     elif kind is tuple or kind is list:
         out.append(b"l%d:" % len(value))  # type: ignore[arg-type]
-        for item in value:  # type: ignore[attr-defined]
-            _encode(item, out)
+        _encode_items(value, out)  # type: ignore[arg-type]
     elif value is None:
         out.append(b"n")
     elif value is True:
@@ -127,6 +129,22 @@ def _encode(value: object, out: list[bytes]) -> None:
         )
 
 
+def _encode_items(items: Sequence[t.Any], out: list[bytes]) -> None:
+    """Encode each of ``items``: ints and strs (most of them) without a call."""
+    for item in items:
+        kind = type(item)
+        if kind is int:
+            out.append(b"i%d;" % item)
+        elif kind is str:
+            data = item.encode("utf-8", "surrogatepass")
+            out.append(b"s%d:%s" % (len(data), data))
+        elif kind is tuple or kind is list:
+            out.append(b"l%d:" % len(item))
+            _encode_items(item, out)
+        else:
+            _encode(item, out)
+
+
 #: Separates a tag's resource part from its representation part.
 SEPARATOR = "."
 
@@ -160,15 +178,15 @@ class TagMaker:
             which is what If-Match compares.
         """
         tag = _digest(self._base, parts)
-        if any(value is not None for value in representation):
+        if representation.count(None) != len(representation):
             tag += SEPARATOR + _digest(self._representation, representation)
         return tag
 
 
 def _digest(base: t.Any, parts: tuple[object, ...]) -> str:
     out: list[bytes] = []
-    for part in parts:
-        _encode(part, out)
+    _encode_items(parts, out)
     digest = base.copy()
     digest.update(b"".join(out))
-    return urlsafe_b64encode(digest.digest()).rstrip(b"=").decode("ascii")
+    encoded = b2a_base64(digest.digest(), newline=False).translate(_URL_SAFE)
+    return encoded.rstrip(b"=").decode("ascii")

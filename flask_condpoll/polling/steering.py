@@ -52,11 +52,11 @@ class Steering:
         self.outcomes: dict[str | None, Outcomes] = {}
 
     def __call__(self, flow: Flow, response: Response) -> None:
-        headers = response.headers
-        if has_header(headers, HEADER):
-            return
         poll = flow.declaration.poll
         if poll is None and not polled(flow.environ):
+            return
+        headers = response.headers
+        if has_header(headers, HEADER):
             return
         factor = self.control.factor()
         if factor is None:

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import secrets
 import threading
 import time
 from collections.abc import Iterable
 from collections.abc import Sequence
 
+from ..core.forks import reset_after_fork
 from .base import Listener
 from .base import Reading
 
@@ -28,19 +28,17 @@ class MemoryRegistry:
 
     def __init__(self) -> None:
         self.epoch = secrets.token_hex(8)
-        self._pid = os.getpid()
         self._versions: dict[str, tuple[int, float]] = {}
         self._lock = threading.Lock()
         self._listeners: list[Listener] = []
+        reset_after_fork(self)
 
-    def _check_fork(self) -> None:
-        if self._pid != os.getpid():
-            self._pid = os.getpid()
-            self._lock = threading.Lock()  # another thread may have held it
-            self.epoch = secrets.token_hex(8)
+    def after_fork(self) -> None:
+        """In a forked child: a new epoch, and a lock no other thread holds."""
+        self._lock = threading.Lock()
+        self.epoch = secrets.token_hex(8)
 
     def read(self, names: Sequence[str]) -> Reading:
-        self._check_fork()
         stored = self._versions
         versions: list[str | int] = [self.epoch]
         latest = 0.0
@@ -52,7 +50,6 @@ class MemoryRegistry:
         return Reading(tuple(versions), latest)
 
     def bump(self, names: Iterable[str]) -> None:
-        self._check_fork()
         now = time.time()
         bumped = list(names)
         with self._lock:

@@ -19,9 +19,9 @@ import threading
 import time
 import typing as t
 import uuid
-import weakref
 
 from .. import signals
+from ..core.forks import reset_after_fork
 from .counters import Batch
 from .counters import COUNTERS
 from .counters import INDEX
@@ -44,19 +44,6 @@ _ABORTED = INDEX["aborted"]
 _STORE_ERRORS = INDEX["store_errors"]
 _BATCHES_DROPPED = INDEX["batches_dropped"]
 _READ_METHODS = frozenset(("GET", "HEAD"))
-
-
-#: Every collector of this process, reset in a forked child.
-_collectors: weakref.WeakSet[Collector] = weakref.WeakSet()
-
-
-def _reset_after_fork() -> None:
-    for collector in list(_collectors):
-        collector._reset_process()
-
-
-if hasattr(os, "register_at_fork"):  # not on Windows, which has no fork
-    os.register_at_fork(after_in_child=_reset_after_fork)
 
 
 class Collector:
@@ -86,12 +73,12 @@ class Collector:
         #: Requests, batches and failed flushes not stored yet: they go under
         #: OVERFLOW with the next batch the store takes.
         self.dropped = self.dropped_batches = self.store_errors = 0
-        self._reset_process()
-        _collectors.add(self)
+        self.after_fork()
+        reset_after_fork(self)
         atexit.register(self.flush)
 
-    def _reset_process(self) -> None:
-        """State that must not be shared with a forked child (reset in it)."""
+    def after_fork(self) -> None:
+        """State that a forked child must not share with its parent."""
         self._pid = os.getpid()
         self._lock = threading.Lock()
         self._flush_lock = threading.Lock()
