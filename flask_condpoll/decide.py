@@ -28,6 +28,7 @@ from .flow import FLOW_KEY
 from .plans import plan_for
 from .plans import ViewPlan
 from .reasons import reason_for
+from .running import RUNNING
 from .state import get_state
 from .validators import Awaited
 from .validators import compute
@@ -68,6 +69,7 @@ def begin(
         awaited = run_parts(app, declaration, plan, kwargs)
     flow.awaited = awaited
     flow.environ[FLOW_KEY] = flow
+    running = RUNNING.set(flow)
     try:
         validators = compute(
             state, plan, declaration, flow.target(req), kwargs, awaited
@@ -83,6 +85,8 @@ def begin(
         return flow.failed(exc)
     except Exception as exc:
         return flow.failed(exc)
+    finally:
+        RUNNING.reset(running)
     if state.failures.active and state.failures.succeeded(flow.endpoint):
         logger.warning("Version generator for %r works again.", flow.endpoint)
     flow.validators = validators
@@ -124,6 +128,7 @@ def held_outcome(flow: Flow, req: Request, outcome: Outcome) -> Outcome:
     def changed() -> bool:
         nonlocal outcome
         flow.environ.pop(REQUEST_CACHE, None)
+        running = RUNNING.set(flow)
         try:
             validators = compute(
                 state, t.cast(ViewPlan, flow.plan), declaration,
@@ -132,6 +137,8 @@ def held_outcome(flow: Flow, req: Request, outcome: Outcome) -> Outcome:
         except Exception:
             flow.validators, outcome = None, Outcome.PROCEED
             return True
+        finally:
+            RUNNING.reset(running)
         outcome = evaluate(
             flow.method, validators.current(declaration), flow.conditions
         )

@@ -20,7 +20,7 @@ from .aggregate import STRATEGIES
 from .aggregate import UpdatedAt
 from .execution import Bind
 from .execution import can_see_new_commits
-from .execution import current_request
+from .execution import request_cache_and_write
 from .execution import run_version_query
 from .snapshots import watch_transactions
 
@@ -112,7 +112,7 @@ class CollectionVersion:
 
     def _row(self, kwargs: dict[str, t.Any]) -> t.Any:
         """The aggregate row for these arguments, fetched once per request."""
-        cache, write = current_request()
+        cache, write = request_cache_and_write()
         key = (self, tuple(sorted(kwargs.items())))
         if cache is not None and key in cache:
             return cache[key]

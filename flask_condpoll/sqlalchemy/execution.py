@@ -25,9 +25,6 @@ from collections.abc import Callable
 from collections.abc import Mapping
 
 import sqlalchemy as sa
-from flask import current_app
-from flask import has_request_context
-from flask import request
 from sqlalchemy.engine import Connection
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import scoped_session
@@ -35,6 +32,8 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 
 from ..core.preconditions import SAFE_METHODS
+from ..running import current_flask_app
+from ..running import current_request
 from ..validators import request_cache
 from .guards import ChangedWhileChecking
 from .guards import guarded
@@ -114,12 +113,14 @@ def observed(engine: Engine) -> bool:
     )
 
 
-def current_request() -> tuple[dict[object, t.Any] | None, bool]:
+def request_cache_and_write() -> tuple[dict[object, t.Any] | None, bool]:
     """This request's cache and whether it is a write; ``(None, False)``
     outside a request (a generator called from a CLI command or a test)."""
-    if not has_request_context():
+    current = current_request()
+    if current is None:
         return None, False
-    return request_cache(request.environ), request.method not in SAFE_METHODS
+    method, environ = current
+    return request_cache(environ), method not in SAFE_METHODS
 
 
 def can_see_new_commits(bind: Bind, table: sa.Table) -> bool:
@@ -172,7 +173,7 @@ def _resolve(
     """The view's session (if one exists already, or for a write) and what to
     query otherwise."""
     if bind is None:
-        db = current_app.extensions.get("sqlalchemy")
+        db = current_flask_app().extensions.get("sqlalchemy")
         if db is None:
             raise RuntimeError(
                 "No 'bind' was given and the app has no Flask-SQLAlchemy"
@@ -181,7 +182,7 @@ def _resolve(
         engine: Engine = db.engines[table.metadata.info.get("bind_key")]
         return request_session(create=write), engine
     if isinstance(bind, Engine):
-        flask_sqlalchemy = "sqlalchemy" in current_app.extensions
+        flask_sqlalchemy = "sqlalchemy" in current_flask_app().extensions
         session = request_session(create=write) if flask_sqlalchemy else None
         if session is not None and session.get_bind(clause=table) is not bind:
             session = None

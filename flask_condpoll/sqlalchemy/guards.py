@@ -32,14 +32,13 @@ import weakref
 from collections.abc import Sequence
 
 import sqlalchemy as sa
-from flask import has_request_context
-from flask import request
 from sqlalchemy import event
 from sqlalchemy.engine import Connection
 from sqlalchemy.engine import Engine
 from werkzeug.exceptions import PreconditionFailed
 
 from ..core.preconditions import SAFE_METHODS
+from ..running import current_request
 
 #: The WSGI environ key of the lock names this request holds already.
 HELD = "condpoll.sqlalchemy.locks"
@@ -71,22 +70,20 @@ class ChangedWhileChecking(PreconditionFailed):
 
 def guarded_write() -> bool:
     """Whether the current request is a write carrying a precondition."""
-    if not has_request_context():
+    current = current_request()
+    if current is None or current[0] in SAFE_METHODS:
         return False
-    current = request._get_current_object()  # type: ignore[attr-defined]
-    if current.method in SAFE_METHODS:
-        return False
-    environ = current.environ
-    return any(key in environ for key in _PRECONDITIONS)
+    return not current[1].keys().isdisjoint(_PRECONDITIONS)
 
 
 def guarded(names: Sequence[str]) -> bool:
     """Whether the current request is a write with a precondition whose
     ``names`` this request has not locked yet (a second read, such as
     :func:`~flask_condpoll.refresh_validators`, reads its own writes)."""
-    if not guarded_write():
+    current = current_request()
+    if not guarded_write() or current is None:
         return False
-    held: set[str] = request.environ.setdefault(HELD, set())
+    held: set[str] = current[1].setdefault(HELD, set())
     if held.issuperset(names):
         return False
     held.update(names)

@@ -11,7 +11,7 @@ from .aggregate import UpdatedAt
 from .aggregate import version_columns
 from .execution import Bind
 from .execution import can_see_new_commits
-from .execution import current_request
+from .execution import request_cache_and_write
 from .execution import run_version_query
 from .names import partition_name
 from .names import partition_value
@@ -78,7 +78,7 @@ class RowVersion:
             table,
             self.statement,
             {self.arg: key},
-            write=current_request()[1],
+            write=request_cache_and_write()[1],
             locked=self.locked,
             timestamps=self.stamps,
             guard=(

@@ -15,13 +15,14 @@ import time
 import typing as t
 from collections.abc import Callable
 
-from flask import current_app
 from sqlalchemy import event
 from sqlalchemy.engine import Connection
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import scoped_session
 from sqlalchemy.orm import Session
 from sqlalchemy.orm import SessionTransaction
+
+from ..running import current_flask_app
 
 #: Where a session keeps when each of its database transactions began, with
 #: its connection: one per bind (Flask-SQLAlchemy's binds, a sessionmaker's).
@@ -84,8 +85,7 @@ def request_session(
         no snapshot), unless ``create`` is true.
     """
     if source is None:
-        app = current_app._get_current_object()  # type: ignore[attr-defined]
-        db = app.extensions.get("sqlalchemy")
+        db = current_flask_app().extensions.get("sqlalchemy")
         if db is None:
             return None
         source = db.session

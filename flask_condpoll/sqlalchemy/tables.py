@@ -6,10 +6,9 @@ import typing as t
 from collections.abc import Callable
 
 import sqlalchemy as sa
-from flask import current_app
 
 from ..registry import RegistryUnavailable
-from ..state import get_state
+from ..running import current_state
 from ..validators import NoValidators
 from .guards import guarded_write
 from .names import ANY_PARTITION
@@ -80,7 +79,7 @@ class TableVersion:
     def __call__(self, **kwargs: t.Any) -> t.Any:
         if guarded_write():
             raise TypeError(self.cannot_guard_writes)
-        state = get_state(current_app._get_current_object())  # type: ignore[attr-defined]
+        state = current_state()
         names = self.read_names(**kwargs)
         try:
             reading = state.require_registry().read(names)
