@@ -44,8 +44,6 @@ from .snapshots import holds_snapshot
 from .snapshots import request_session
 from .snapshots import snapshot_began
 
-Processor = Callable[[t.Any], t.Any] | None
-
 #: What a version query runs on: an Engine, or a callable returning an Engine,
 #: a Connection, a Session or a ``scoped_session``; ``None`` is
 #: Flask-SQLAlchemy's session. An Engine, returned or not, reads in
@@ -76,26 +74,33 @@ class CompiledQuery:
             process = binds[name].type.dialect_impl(dialect).bind_processor(dialect)
             if process is not None:
                 self.bind_processors[name] = process
-        self.result_processors: list[Processor] = [
-            column.type.dialect_impl(dialect).result_processor(dialect, None)
-            for column in statement.selected_columns
-        ]
+        #: ``(position, processor)`` of the result columns that need one.
+        self.result_processors: list[tuple[int, Callable[[t.Any], t.Any]]] = []
+        for position, column in enumerate(statement.selected_columns):
+            impl = column.type.dialect_impl(dialect)
+            convert = impl.result_processor(dialect, None)
+            if convert is not None:
+                self.result_processors.append((position, convert))
 
     def parameters(self, params: Mapping[str, t.Any]) -> t.Any:
         values = {**self.defaults, **params}
         for name, process in self.bind_processors.items():
             values[name] = process(values[name])
         if self.positional:
-            return tuple(values[name] for name in self.names)
+            return tuple(map(values.__getitem__, self.names))
         return {name: values[name] for name in self.names}
 
     def row(self, raw: t.Any) -> tuple[t.Any, ...] | None:
         if raw is None:
             return None
-        return tuple(
-            value if process is None or value is None else process(value)
-            for value, process in zip(raw, self.result_processors, strict=True)
-        )
+        if not self.result_processors:
+            return tuple(raw)
+        values = list(raw)
+        for position, process in self.result_processors:
+            value = values[position]
+            if value is not None:
+                values[position] = process(value)
+        return tuple(values)
 
 
 _compiled: weakref.WeakKeyDictionary[Select[t.Any], dict[Engine, CompiledQuery | None]]
