@@ -77,8 +77,7 @@ class CompiledQuery:
         #: ``(position, processor)`` of the result columns that need one.
         self.result_processors: list[tuple[int, Callable[[t.Any], t.Any]]] = []
         for position, column in enumerate(statement.selected_columns):
-            impl = column.type.dialect_impl(dialect)
-            convert = impl.result_processor(dialect, None)
+            convert = column.type.dialect_impl(dialect).result_processor(dialect, None)
             if convert is not None:
                 self.result_processors.append((position, convert))
 
@@ -93,8 +92,6 @@ class CompiledQuery:
     def row(self, raw: t.Any) -> tuple[t.Any, ...] | None:
         if raw is None:
             return None
-        if not self.result_processors:
-            return tuple(raw)
         values = list(raw)
         for position, process in self.result_processors:
             value = values[position]
