@@ -246,8 +246,7 @@ class Flow:
         if stats is not None:
             stats.count_aborted(self.endpoint, self.method)
         if signals.request_aborted.receivers:
-            status = exc.code if isinstance(exc, HTTPException) else None
-            self.send(signals.request_aborted, status or 500, None, exception=exc)
+            self.send(signals.request_aborted, aborted_status(exc), None, exception=exc)
 
     def send(
         self, signal: t.Any, status: int, size: int | None, **extra: t.Any
@@ -265,3 +264,14 @@ class Flow:
     def elapsed(self) -> float:
         """Seconds of server work so far: a held poll's wait left out."""
         return time.perf_counter() - self.start - self.waited
+
+
+def aborted_status(exc: BaseException) -> int:
+    """The status an exception raised by a view is answered with: an
+    ``HTTPException``'s code, or its response's (``abort(response)``), else 500."""
+    if isinstance(exc, HTTPException):
+        if exc.code is not None:
+            return exc.code
+        if exc.response is not None:
+            return exc.response.status_code
+    return 500

@@ -618,6 +618,25 @@ class TestHttpErrorsFromGenerators:
         assert [kw["status"] for kw in seen] == [404]
         assert seen[0]["endpoint"] == "doc"
 
+    @pytest.mark.parametrize("where", ["generator", "view"])
+    def test_abort_with_a_response_reports_its_status(self, app, client, where):
+        from flask import make_response
+
+        def refuse():
+            abort(make_response("no", 403))
+
+        @app.get("/refused/<where>")
+        @conditional(etag=lambda where: refuse() if where == "generator" else 1)
+        def refused(where):
+            refuse()
+
+        seen = []
+        with signals.request_aborted.connected_to(
+            lambda sender, **kw: seen.append(kw["status"]), app
+        ):
+            assert client.get(f"/refused/{where}").status_code == 403
+        assert seen == [403]
+
 
 class TestRequirePreconditionAndCreation:
     @pytest.fixture

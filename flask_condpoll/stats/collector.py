@@ -4,29 +4,28 @@ The views call the ``count_*`` methods of the collector that
 ``CONDPOLL_STATS_URL`` configures; any other collector counts from the
 signals once connected. Counts add up in memory; a flusher merges them into
 a store in batches: after ``CONDPOLL_STATS_FLUSH_COUNT`` requests, every
-``CONDPOLL_STATS_FLUSH_INTERVAL`` seconds, and when the process exits. A
-batch that cannot be stored is kept and retried; past
-``CONDPOLL_STATS_MAX_PENDING`` kept batches the oldest is dropped and the
-requests it held are counted as overflow.
+``CONDPOLL_STATS_FLUSH_INTERVAL`` seconds, and when the process exits. What
+cannot be stored yet waits in an :class:`~.outbox.Outbox`.
 """
 
 from __future__ import annotations
 
 import atexit
 import logging
+import multiprocessing
+import multiprocessing.util
 import os
 import threading
 import time
 import typing as t
-import uuid
 
 from .. import signals
 from ..core.forks import reset_after_fork
 from .counters import Batch
 from .counters import COUNTERS
 from .counters import INDEX
-from .counters import OVERFLOW
 from .counters import time_bucket
+from .outbox import Outbox
 
 if t.TYPE_CHECKING:
     from flask import Flask
@@ -41,9 +40,12 @@ _FULL_BYTES, _FULL_SIZED, _TIME_304, _TIME_FULL = range(9, 13)
 _T304 = INDEX["t304_0"]
 _TFULL = INDEX["tfull_0"]
 _ABORTED = INDEX["aborted"]
-_STORE_ERRORS = INDEX["store_errors"]
-_BATCHES_DROPPED = INDEX["batches_dropped"]
 _READ_METHODS = frozenset(("GET", "HEAD"))
+
+
+def _flush_when_finalized(collector: Collector) -> None:
+    """In a ``multiprocessing`` child, which ends without running atexit."""
+    multiprocessing.util.Finalize(collector, collector.flush_at_exit, exitpriority=10)
 
 
 class Collector:
@@ -70,24 +72,25 @@ class Collector:
         self.flush_count = flush_count
         self.flush_interval = flush_interval
         self.max_pending = max_pending
-        #: Requests, batches and failed flushes not stored yet: they go under
-        #: OVERFLOW with the next batch the store takes.
-        self.dropped = self.dropped_batches = self.store_errors = 0
         self.after_fork()
         reset_after_fork(self)
-        atexit.register(self.flush)
+        atexit.register(self.flush_at_exit)
+        # A multiprocessing child ends without running atexit: this one, or
+        # one forked from this process later.
+        if multiprocessing.parent_process() is not None:
+            _flush_when_finalized(self)
+        multiprocessing.util.register_after_fork(self, _flush_when_finalized)
 
     def after_fork(self) -> None:
         """State that a forked child must not share with its parent."""
+        self._outbox = Outbox(self.store, self.max_pending)
         self._pid = os.getpid()
         self._lock = threading.Lock()
         self._flush_lock = threading.Lock()
         self._current: Batch = {}
         self._count = 0
-        self._pending: list[tuple[str, Batch]] = []
         self._thread: threading.Thread | None = None
         self._wake = threading.Event()
-        self._outage = False
 
     def connect(self, app: Flask) -> None:
         """Count what the :mod:`~flask_condpoll.signals` report for ``app``.
@@ -219,49 +222,31 @@ class Collector:
             self.flush()
 
     def flush(self) -> None:
-        """Store every batch counted so far; keep what could not be stored."""
+        """Store every batch counted so far; keep what could not be stored.
+
+        When it returns, every count made before the call is stored, or kept
+        to be retried by the next flush.
+        """
         if self._pid != os.getpid():
             return
-        with self._lock:
-            batch, self._current, self._count = self._current, {}, 0
         with self._flush_lock:
-            if batch:
-                self._pending.append((uuid.uuid4().hex, batch))
-            while len(self._pending) > self.max_pending:
-                _, lost = self._pending.pop(0)
-                self._drop(lost)
-            while self._pending:
-                batch_id, batch = self._pending[0]
-                if self.dropped or self.dropped_batches or self.store_errors:
-                    overflow = [0] * len(COUNTERS)
-                    overflow[_REQUESTS] = self.dropped
-                    overflow[_BATCHES_DROPPED] = self.dropped_batches
-                    overflow[_STORE_ERRORS] = self.store_errors
-                    batch = {**batch, (OVERFLOW, 0): overflow}
-                try:
-                    self.store.add(batch_id, batch)
-                except Exception as exc:
-                    self.store_errors += 1
-                    if not self._outage:
-                        self._outage = True
-                        logger.warning(
-                            "The stats store is unreachable (%s): keeping counts"
-                            " in memory and retrying.",
-                            exc,
-                        )
-                    return
-                self._pending.pop(0)
-                self.dropped = self.dropped_batches = self.store_errors = 0
-                if self._outage:
-                    self._outage = False
-                    logger.warning("The stats store is reachable again.")
+            with self._lock:
+                batch, self._current, self._count = self._current, {}, 0
+            self._outbox.put(batch)
+            self._outbox.send()
 
-    def _drop(self, batch: Batch) -> None:
-        requests = sum(counts[_REQUESTS] for counts in batch.values())
-        self.dropped += requests
-        self.dropped_batches += 1
-        logger.error(
-            "The stats store has been unreachable too long: dropped the counts of"
-            " %d requests (reported as overflow).",
-            requests,
-        )
+    def flush_at_exit(self, attempts: int = 3) -> None:
+        """Flush, trying again briefly on a passing failure; log what is lost."""
+        for attempt in range(attempts):
+            if attempt:
+                time.sleep(0.1)
+            self.flush()
+            if not self._outbox:
+                return
+        lost = self._outbox.requests()
+        if lost:
+            logger.error(
+                "The stats store is unreachable at exit: the counts of %d requests"
+                " are lost.",
+                lost,
+            )

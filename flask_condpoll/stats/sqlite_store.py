@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import random
 import sqlite3
 import time
 import typing as t
@@ -15,6 +16,9 @@ from .stores import StatsStoreError
 
 _COLUMNS = ", ".join(f'"{name}"' for name in COUNTERS)
 _TABLES = ("condpoll_stats", "condpoll_lifetime")
+
+#: Seconds a connection waits for a lock held by another process.
+_TIMEOUT = 30
 
 
 class SQLiteStatsStore:
@@ -35,7 +39,9 @@ class SQLiteStatsStore:
     def _connect(self) -> sqlite3.Connection:
         try:
             os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
-            connection = sqlite3.connect(self.path, timeout=30, isolation_level=None)
+            connection = sqlite3.connect(
+                self.path, timeout=_TIMEOUT, isolation_level=None
+            )
         except (OSError, sqlite3.Error) as exc:
             raise StatsStoreError(f"Cannot open {self.path!r}: {exc}") from exc
         if not self._created:
@@ -43,34 +49,26 @@ class SQLiteStatsStore:
         return connection
 
     def _create(self, connection: sqlite3.Connection) -> None:
-        """Set up the file once per process: WAL mode and the tables."""
-        try:
-            connection.execute("PRAGMA journal_mode=WAL")
-            counters = ", ".join(f'"{n}" INTEGER NOT NULL DEFAULT 0' for n in COUNTERS)
-            connection.executescript(
-                f"""
-                CREATE TABLE IF NOT EXISTS condpoll_stats (
-                    endpoint TEXT NOT NULL, bucket INTEGER NOT NULL, {counters},
-                    PRIMARY KEY (endpoint, bucket));
-                CREATE TABLE IF NOT EXISTS condpoll_lifetime (
-                    endpoint TEXT PRIMARY KEY, {counters});
-                CREATE TABLE IF NOT EXISTS condpoll_batches (
-                    id TEXT PRIMARY KEY, added REAL NOT NULL);
-                """
-            )
-            for table in _TABLES:
-                present = {
-                    row[1] for row in connection.execute(f"PRAGMA table_info({table})")
-                }
-                for name in COUNTERS:
-                    if name not in present:  # a file from an older version
-                        connection.execute(
-                            f'ALTER TABLE {table} ADD COLUMN "{name}"'
-                            " INTEGER NOT NULL DEFAULT 0"
-                        )
-        except sqlite3.Error as exc:
-            connection.close()
-            raise StatsStoreError(f"Cannot open {self.path!r}: {exc}") from exc
+        """Set up the file once per process: WAL mode and the tables.
+
+        Processes that open a new file at the same moment can get "database
+        is locked" without SQLite waiting (switching to WAL takes the file
+        for itself): they try again until the connection's timeout.
+        """
+        deadline = time.monotonic() + _TIMEOUT
+        while True:
+            try:
+                _set_up(connection)
+                break
+            except sqlite3.OperationalError as exc:
+                if "locked" in str(exc) and time.monotonic() < deadline:
+                    time.sleep(random.uniform(0.005, 0.05))
+                    continue
+                connection.close()
+                raise StatsStoreError(f"Cannot open {self.path!r}: {exc}") from exc
+            except sqlite3.Error as exc:
+                connection.close()
+                raise StatsStoreError(f"Cannot open {self.path!r}: {exc}") from exc
         self._created = True
 
     def _exists(self) -> bool:
@@ -203,3 +201,30 @@ class SQLiteStatsStore:
             raise StatsStoreError(f"Cannot reset {self.path!r}: {exc}") from exc
         finally:
             connection.close()
+
+
+def _set_up(connection: sqlite3.Connection) -> None:
+    """WAL mode (kept by the file: switched once) and the tables."""
+    (mode,) = connection.execute("PRAGMA journal_mode").fetchone()
+    if mode.lower() != "wal":
+        connection.execute("PRAGMA journal_mode=WAL")
+    counters = ", ".join(f'"{n}" INTEGER NOT NULL DEFAULT 0' for n in COUNTERS)
+    connection.executescript(
+        f"""
+        CREATE TABLE IF NOT EXISTS condpoll_stats (
+            endpoint TEXT NOT NULL, bucket INTEGER NOT NULL, {counters},
+            PRIMARY KEY (endpoint, bucket));
+        CREATE TABLE IF NOT EXISTS condpoll_lifetime (
+            endpoint TEXT PRIMARY KEY, {counters});
+        CREATE TABLE IF NOT EXISTS condpoll_batches (
+            id TEXT PRIMARY KEY, added REAL NOT NULL);
+        """
+    )
+    for table in _TABLES:
+        present = {row[1] for row in connection.execute(f"PRAGMA table_info({table})")}
+        for name in COUNTERS:
+            if name not in present:  # a file from an older version
+                connection.execute(
+                    f'ALTER TABLE {table} ADD COLUMN "{name}"'
+                    " INTEGER NOT NULL DEFAULT 0"
+                )

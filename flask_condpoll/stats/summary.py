@@ -35,9 +35,10 @@ class EndpointStats:
 
     @property
     def bytes_saved(self) -> int | None:
-        """304s times the mean size of a full response: ``None`` when no full
-        response was measured (a page that renders the fragment itself and
-        whose polls were all 304s), since nothing tells what they saved."""
+        """304s times the mean size of a full response: 0 without 304s,
+        ``None`` when there were 304s but no full response was measured (a
+        page that renders the fragment itself and whose polls were all 304s),
+        since nothing tells what they saved."""
         if not self.counts["not_modified"]:
             return 0
         mean = self.mean_full_bytes
@@ -66,8 +67,8 @@ class EndpointStats:
 
     @property
     def time_saved_ms(self) -> float | None:
-        """304s times the difference of the mean times; ``None`` when no full
-        response was timed."""
+        """304s times the difference of the mean times: 0 without 304s,
+        ``None`` when there were 304s but no full response was timed."""
         full, short = self.mean_ms("full"), self.mean_ms("304")
         if short is None:
             return 0.0

@@ -336,3 +336,132 @@ def test_a_forked_child_starts_with_no_counts_and_a_free_lock(app, store):
         pytest.fail("the child hung on the lock its parent held")
     assert os.waitstatus_to_exitcode(ended[1]) == 0
     assert stats_of(app, store).requests == 1  # the parent's own request
+
+
+class LandsThenFails(MemoryStore):
+    """A store whose next write lands but reports a failure (a timeout)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.uncertain = 0
+
+    def add(self, batch_id, batch):
+        super().add(batch_id, batch)
+        if self.uncertain:
+            self.uncertain -= 1
+            raise StatsStoreError("timed out")
+
+
+def test_a_write_that_landed_but_failed_is_counted_once_as_an_error():
+    store = LandsThenFails()
+    collector = Collector(store, flush_interval=3600, flush_count=10**9)
+    for _ in range(3):
+        collector.count_not_modified("e", 0.001)
+    store.uncertain = 1
+    collector.flush()  # lands, reported as failed
+    collector.count_not_modified("e", 0.001)
+    collector.flush()
+    collector.flush()
+    totals = store.totals()
+    assert totals["e"][0] == 4  # not counted twice
+    overflow = dict(zip(COUNTERS, totals[OVERFLOW], strict=True))
+    assert overflow["store_errors"] == 1
+
+
+def test_overflow_is_stored_once_even_when_its_own_write_fails_after_landing():
+    store = LandsThenFails()
+    collector = Collector(store, flush_interval=3600, flush_count=10**9)
+    store.failing = True
+    collector.count_not_modified("e", 0.001)
+    collector.flush()  # one store error
+    store.failing = False
+    store.uncertain = 1  # the overflow batch lands, then "fails"
+    collector.flush()
+    collector.flush()
+    overflow = dict(zip(COUNTERS, store.totals()[OVERFLOW], strict=True))
+    assert overflow["store_errors"] == 2  # the outage and the uncertain write
+    assert store.totals()["e"][0] == 1
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_child_forked_during_an_outage_does_not_repeat_its_parents_overflow():
+    store = MemoryStore()
+    collector = Collector(store, flush_interval=3600, flush_count=10**9, max_pending=1)
+    store.failing = True
+    for requests in (2, 3):
+        for _ in range(requests):
+            collector.count_not_modified("e", 0.001)
+        collector.flush()  # the second flush drops the first batch
+    pid = os.fork()
+    if pid == 0:  # the child starts with nothing of its parent's to store
+        store.failing = False
+        collector.flush()
+        os._exit(0 if store.totals() == {} else 1)
+    assert os.waitstatus_to_exitcode(os.waitpid(pid, 0)[1]) == 0
+    store.failing = False
+    collector.flush()
+    overflow = dict(zip(COUNTERS, store.totals()[OVERFLOW], strict=True))
+    assert (overflow["requests"], overflow["batches_dropped"]) == (2, 1)
+    assert overflow["store_errors"] == 2
+
+
+def _count_and_return(path: str) -> None:
+    app = Flask(__name__, instance_path=os.path.dirname(path))
+    app.config.update(
+        SECRET_KEY="s",
+        CONDPOLL_STATS_URL=f"sqlite:///{os.path.basename(path)}",
+        CONDPOLL_STATS_FLUSH_INTERVAL=3600,
+    )
+    CondPoll(app)
+
+    @app.get("/")
+    @conditional(etag=lambda: 1)
+    def index():
+        return "x"
+
+    for _ in range(5):
+        app.test_client().get("/")
+
+
+def test_a_multiprocessing_child_flushes_when_it_ends(tmp_path):
+    """multiprocessing ends its children without running atexit."""
+    import multiprocessing
+
+    from flask_condpoll.stats.sqlite_store import SQLiteStatsStore
+
+    path = str(tmp_path / "stats.sqlite3")
+    child = multiprocessing.get_context("fork").Process(
+        target=_count_and_return, args=(path,)
+    )
+    child.start()
+    child.join(30)
+    assert child.exitcode == 0
+    assert SQLiteStatsStore(path).totals()["index"][0] == 5
+
+
+def _count_five(app: Flask) -> None:
+    for _ in range(5):
+        app.test_client().get("/")
+
+
+def test_a_multiprocessing_child_of_a_preloaded_app_flushes_when_it_ends(tmp_path):
+    import multiprocessing
+
+    app = Flask(__name__, instance_path=str(tmp_path))
+    app.config.update(
+        SECRET_KEY="s",
+        CONDPOLL_STATS_URL="sqlite:///stats.sqlite3",
+        CONDPOLL_STATS_FLUSH_INTERVAL=3600,
+    )
+    CondPoll(app)
+
+    @app.get("/")
+    @conditional(etag=lambda: 1)
+    def index():
+        return "x"
+
+    child = multiprocessing.get_context("fork").Process(target=_count_five, args=(app,))
+    child.start()
+    child.join(30)
+    assert child.exitcode == 0
+    assert app.extensions["condpoll"].stats_store.totals()["index"][0] == 5

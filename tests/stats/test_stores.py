@@ -195,3 +195,29 @@ def test_sqlite_file_removed_while_running(tmp_path):
         store.add("b", {("items", 0): vector(2)})
     store.add("b", {("items", 0): vector(2)})  # the retry sets the file up again
     assert store.totals()["items"][0] == 2
+
+
+def _first_add(path: str, worker: int, start: t.Any) -> None:
+    store = SQLiteStatsStore(path)
+    start.wait(10)
+    store.add(f"first-{worker}", {("items", 0): vector(1)})
+
+
+@pytest.mark.parametrize("trial", range(5))
+def test_processes_creating_a_new_sqlite_file_at_once(tmp_path, trial):
+    """Workers of a fresh deployment all open the new file at the same moment
+    (gunicorn --preload, a graceful stop flushing at once): none may fail."""
+    context = multiprocessing.get_context("fork")
+    start = context.Event()
+    path = str(tmp_path / "new" / "stats.sqlite3")
+    workers = [
+        context.Process(target=_first_add, args=(path, worker, start))
+        for worker in range(6)
+    ]
+    for worker in workers:
+        worker.start()
+    start.set()
+    for worker in workers:
+        worker.join(60)
+    assert [worker.exitcode for worker in workers] == [0] * 6
+    assert SQLiteStatsStore(path).totals()["items"][0] == 6
