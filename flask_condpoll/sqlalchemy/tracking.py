@@ -36,6 +36,9 @@ from .names import partition_name
 from .names import partition_value
 from .names import partitions
 from .names import whole_table
+from .outer import BOUND
+from .outer import defer
+from .outer import open_outer_transactions
 from .snapshots import watch_transactions
 
 logger = logging.getLogger("flask_condpoll")
@@ -96,6 +99,7 @@ def _began(
     info = connection.info  # the database connection's: outlives this Connection
     info[_SESSION] = weakref.ref(session)
     session.info.setdefault(_CONNECTIONS, []).append(info)
+    session.info.setdefault(BOUND, []).append(weakref.ref(connection))
     engine = connection.engine
     if engine not in _listened:
         _listened.add(engine)
@@ -227,7 +231,12 @@ def _publish(
     bumped: list[VersionRegistry] = session.info.setdefault(_BUMPED, [])
     if registry is not None and not any(r is registry for r in bumped):
         bumped.append(registry)
-        registry.bump(sorted(names))
+        outer = open_outer_transactions(session)
+        if outer:
+            for connection in outer:
+                defer(connection, registry, sorted(names))
+        else:
+            registry.bump(sorted(names))
 
 
 def _ended(session: Session, transaction: SessionTransaction) -> None:
@@ -239,5 +248,6 @@ def _ended(session: Session, transaction: SessionTransaction) -> None:
     session.info.pop(_PENDING, None)
     session.info.pop(_BUMPED, None)
     session.info.pop(_FLUSHING, None)  # a flush that failed
+    session.info.pop(BOUND, None)
     for info in session.info.pop(_CONNECTIONS, ()):
         info.pop(_SESSION, None)

@@ -418,3 +418,37 @@ class TestPartitions:
             table_version(N, by=N.user_id)
         with pytest.raises(TypeError, match="exactly one table"):
             table_version(N, schema.Document, by=N.user_id, key=lambda: 1)
+
+
+@pytest.mark.parametrize(
+    "mode", ["conditional_savepoint", "create_savepoint", "rollback_only"]
+)
+def test_a_session_joining_a_connections_transaction_bumps_at_its_commit(
+    registry, schema, mode
+):
+    """A transaction per request or per test: the session's commit ends only
+    its part; the data commits with the connection's transaction."""
+    with schema.engine.connect() as connection:
+        outer = connection.begin()
+        session = schema.Session(bind=connection, join_transaction_mode=mode)
+        session.add(schema.Notification(user_id=1))
+        session.commit()
+        assert version(registry, schema) == 0  # nothing other clients can see yet
+        session.close()
+        outer.commit()
+        assert version(registry, schema) >= 1
+        seen_at_commit = version(registry, schema)
+    # Bumped again once the commit is done: a poll that read the data just
+    # before it landed gets a tag that is stale now.
+    assert version(registry, schema) == seen_at_commit + 1
+
+
+def test_a_connection_that_rolls_back_bumps_nothing(registry, schema):
+    with schema.engine.connect() as connection:
+        outer = connection.begin()
+        session = schema.Session(bind=connection)
+        session.add(schema.Notification(user_id=1))
+        session.commit()
+        session.close()
+        outer.rollback()
+    assert version(registry, schema) == 0
