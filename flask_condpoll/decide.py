@@ -31,6 +31,7 @@ from .reasons import reason_for
 from .running import RUNNING
 from .state import get_state
 from .validators import Awaited
+from .validators import BEFORE_VIEW
 from .validators import compute
 from .validators import NoValidators
 from .validators import REQUEST_CACHE
@@ -108,6 +109,8 @@ def begin(
     flow.decided = time.perf_counter()
     flow.reason = reason_for(outcome, conditions, method in SAFE_METHODS)
     if outcome is Outcome.PROCEED:
+        for call in flow.environ.pop(BEFORE_VIEW, {}).values():
+            call()
         return flow
     if outcome is Outcome.NOT_MODIFIED or outcome is Outcome.NO_CONTENT:
         return flow.not_modified(int(outcome))

@@ -35,6 +35,20 @@ Awaited = Mapping[object, object]
 REQUEST_CACHE = "condpoll.cache"
 
 
+#: The WSGI environ key of the callables to call once the decision is to run
+#: the view, before it runs (see :func:`before_view`).
+BEFORE_VIEW = "condpoll.before_view"
+
+
+def before_view(
+    environ: dict[str, t.Any], key: object, call: t.Callable[[], t.Any]
+) -> None:
+    """Call ``call`` once the view is going to run, before it does; once per
+    ``key`` and request. A generator uses it to make the view read data at
+    least as new as the version it read (see :mod:`.sqlalchemy.snapshots`)."""
+    environ.setdefault(BEFORE_VIEW, {}).setdefault(key, call)
+
+
 def request_cache(environ: dict[str, t.Any]) -> dict[object, t.Any]:
     """This request's cache (see :data:`REQUEST_CACHE`), created on first use."""
     cache: dict[object, t.Any] | None = environ.get(REQUEST_CACHE)

@@ -41,6 +41,7 @@ from .guards import is_conflict
 from .guards import lock
 from .precision import check_precision
 from .snapshots import holds_snapshot
+from .snapshots import reload_before_view
 from .snapshots import request_session
 from .snapshots import snapshot_began
 
@@ -121,8 +122,7 @@ def request_cache_and_write() -> tuple[dict[object, t.Any] | None, bool]:
     current = current_request()
     if current is None:
         return None, False
-    method, environ = current
-    return request_cache(environ), method not in SAFE_METHODS
+    return request_cache(current[1]), current[0] not in SAFE_METHODS
 
 
 def can_see_new_commits(bind: Bind, table: sa.Table) -> bool:
@@ -158,6 +158,7 @@ def run_version_query(
     """
     session, target = _resolve(bind, table, write)
     check_precision(statement, target.dialect, timestamps)
+    reload_before_view(session)
     if session is not None and (write or session.in_transaction()):
         connection = session.connection(bind_arguments={"clause": table})
         if write:

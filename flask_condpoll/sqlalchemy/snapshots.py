@@ -23,6 +23,8 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm import SessionTransaction
 
 from ..running import current_flask_app
+from ..running import current_request
+from ..validators import before_view
 
 #: Where a session keeps when each of its database transactions began, with
 #: its connection: one per bind (Flask-SQLAlchemy's binds, a sessionmaker's).
@@ -132,3 +134,26 @@ def isolation_level(connection: Connection) -> str:
     if level is None:
         level = info["condpoll_isolation"] = str(connection.get_isolation_level())
     return t.cast(str, level).upper()
+
+
+def reload_before_view(session: Session | None) -> None:
+    """Have the view reload what ``session`` loaded before the version was read.
+
+    The version may describe newer data than an object already in the
+    session (a ``before_request`` loaded the user, then a commit landed):
+    the ORM would hand the view that object as it was, under the new tag. So
+    once the view is going to run, every object loaded is expired, but for
+    those with changes not flushed yet, and the view reads it again.
+    """
+    if session is None or not session.identity_map:
+        return
+    current = current_request()
+    if current is not None:
+        before_view(current[1], (reload_before_view, session), lambda: _expire(session))
+
+
+def _expire(session: Session) -> None:
+    changed = session.dirty
+    for instance in list(session.identity_map.values()):
+        if instance not in changed:
+            session.expire(instance)

@@ -16,6 +16,7 @@ from .names import partition_name
 from .names import partition_value
 from .names import partitions
 from .names import table_names
+from .snapshots import reload_before_view
 from .snapshots import request_session
 from .snapshots import SessionSource
 from .snapshots import snapshot_began
@@ -83,7 +84,8 @@ class TableVersion:
         names = self.read_names(**kwargs)
         try:
             reading = state.require_registry().read(names)
-            began = snapshot_began(request_session(self.session))
+            session = request_session(self.session)
+            began = snapshot_began(session)
             skew = state.settings.registry_clock_skew
             if began is not None and reading.bumped_at > began - skew:
                 raise SnapshotTooOld(
@@ -94,6 +96,7 @@ class TableVersion:
             if self.fallback is None:
                 raise
             return ("fallback", self.fallback(**kwargs))
+        reload_before_view(session)
         return reading.versions
 
 

@@ -156,6 +156,54 @@ def test_a_commit_during_the_request_is_never_hidden_behind_a_304(shop, view):
     assert poller.body == truth(shop) == b"second,first", poller.statuses
 
 
+@pytest.mark.parametrize("view", ["aggregate", "registry", "fallback"])
+def test_an_edit_of_objects_loaded_before_the_version_is_never_hidden(shop, view):
+    """The loader put the notes in the session (its identity map), then an
+    edit committed: the ORM would hand the view the objects as loaded, under
+    a tag that describes the edit."""
+    note_id = shop.add_note(body="first")
+    db, Note = shop.db, shop.Note
+
+    def load_notes() -> None:
+        g.notes = db.session.scalars(sa.select(Note)).all()
+
+    shop.app.before_request_funcs.setdefault(None, []).insert(0, load_notes)
+    client = shop.app.test_client()
+    poller = Poller(client, f"/{view}")
+    poller.poll()
+    shop.meanwhile.append(
+        lambda: shop.commit(lambda s: setattr(s.get(Note, note_id), "body", "edited"))
+    )
+    poller.poll()
+    shop.settle()
+    for _ in range(3):
+        poller.poll()
+    assert poller.body == truth(shop) == b"edited", poller.statuses
+
+
+def test_changes_not_flushed_yet_are_kept(shop):
+    """Objects the request changed before the version was read are not
+    reloaded: their changes would be lost."""
+    note_id = shop.add_note(body="first")
+    db, Note = shop.db, shop.Note
+
+    @shop.app.get("/edit-then-read/<int:note_id>")
+    @conditional(
+        etag=collection_version(
+            sa.select(Note).where(Note.id == sa.bindparam("note_id"))
+        )
+    )
+    def edit_then_read(note_id: int) -> str:
+        return db.session.get(Note, note_id).body
+
+    def edit_early() -> None:
+        db.session.get(Note, note_id).body = "unsaved"
+
+    shop.app.before_request_funcs.setdefault(None, []).insert(0, edit_early)
+    client = shop.app.test_client()
+    assert client.get(f"/edit-then-read/{note_id}").text == "unsaved"
+
+
 @pytest.mark.parametrize("view", ["aggregate", "fallback"])
 def test_the_version_shares_the_views_snapshot(shop, view):
     """Under REPEATABLE READ both miss the commit; elsewhere both see it: in
