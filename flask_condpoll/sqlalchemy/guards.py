@@ -8,8 +8,8 @@ then reads the version:
 * **PostgreSQL**: a transaction-level advisory lock per name
   (``pg_advisory_xact_lock``), released at commit or rollback.
 * **MariaDB, MySQL**: a named lock per name (``GET_LOCK``, waiting up to
-  ``innodb_lock_wait_timeout``), released when the connection returns to the
-  pool, right after the commit.
+  a second less than ``innodb_lock_wait_timeout``), released when the
+  connection returns to the pool, right after the commit.
 * **SQLite**: the database's write lock: ``BEGIN IMMEDIATE``, or, in a
   transaction already open (the "real BEGIN" recipe), a write that changes
   nothing.
@@ -113,8 +113,12 @@ def lock(connection: Connection, table: sa.Table, names: Sequence[str]) -> None:
         held = connection.info.setdefault(_NAMED_LOCKS, [])
         for name in sorted(names):
             held.append(_lock_name(name))
+            # A second shorter than the row locks' wait: a writer that waits
+            # here while holding shared locks (SERIALIZABLE reads) the lock's
+            # holder needs gives up first, and the holder goes on.
             got = connection.exec_driver_sql(
-                "SELECT GET_LOCK(%s, @@innodb_lock_wait_timeout)", (held[-1],)
+                "SELECT GET_LOCK(%s, GREATEST(@@innodb_lock_wait_timeout - 1, 1))",
+                (held[-1],),
             ).scalar()
             if got != 1:
                 raise TimeoutError(f"Could not lock {name!r} for a guarded write.")

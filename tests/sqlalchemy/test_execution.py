@@ -12,8 +12,8 @@ sa = pytest.importorskip("sqlalchemy")
 
 from flask_condpoll.sqlalchemy import build_aggregate  # noqa: E402
 from flask_condpoll.sqlalchemy import row_version  # noqa: E402
-from flask_condpoll.sqlalchemy.execution import fetch_one  # noqa: E402
-from flask_condpoll.sqlalchemy.execution import observed  # noqa: E402
+from flask_condpoll.sqlalchemy.fetching import fetch_one  # noqa: E402
+from flask_condpoll.sqlalchemy.fetching import observed  # noqa: E402
 
 from .models import BACKENDS  # noqa: E402
 from .models import create_schema  # noqa: E402
