@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import typing as t
 
+from flask import has_request_context
 from flask import request
 from werkzeug.exceptions import HTTPException
 
@@ -24,7 +25,9 @@ logger = logging.getLogger("flask_condpoll")
 def current_flow() -> Flow | None:
     """The current request's :class:`~flask_condpoll.flow.Flow`, if a
     conditional view handles it and its generators ran (``validators`` is
-    ``None`` when they failed)."""
+    ``None`` when they failed); ``None`` outside a request."""
+    if not has_request_context():
+        return None
     return t.cast(Flow | None, request.environ.get(FLOW_KEY))
 
 
@@ -39,9 +42,10 @@ def current_validators() -> Validators | None:
             count, changed = current_validators().value  # what items_version returned
             return {"items": count, "changed": changed}
 
-    Returns ``None`` outside a :func:`~flask_condpoll.conditional` view or
-    when a generator failed. After :func:`refresh_validators`, returns the
-    refreshed ones (or, if that failed, the ones computed before the view).
+    Returns ``None`` outside a :func:`~flask_condpoll.conditional` view (and
+    outside any request) or when a generator failed. After
+    :func:`refresh_validators`, returns the refreshed ones (or, if that
+    failed, the ones computed before the view).
     """
     flow = current_flow()
     if flow is None:

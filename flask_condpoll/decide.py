@@ -162,8 +162,8 @@ def hold_seconds(flow: Flow) -> float:
     """How long to hold this request: 0 when it did not ask, or cannot be."""
     asked = preferred_wait(flow.environ.get("HTTP_PREFER"))
     declaration, state = flow.declaration, flow.state
-    if asked is None or declaration.awaitables or flow.awaited:
-        return 0.0
+    if asked is None or flow.awaited is not None:
+        return 0.0  # not asked, or an async view or part: it would block a loop
     if not can_hold(flow.environ):
         if state.failures.failed("<wait>", RuntimeError()):
             logger.warning(

@@ -71,7 +71,10 @@ def validators_for(
     first poll with a 304, and the page would keep the old content. For the
     ``poll`` and ``etag`` macros, :func:`~flask_condpoll.frontend.prepare_poll`
     does this. Inside the fragment view's own request, for the same URL, the
-    validators it computed before it ran are returned.
+    validators it computed before it ran are returned. The generators get
+    ``view_args``; whatever else they read (``request.args``, a header not
+    in ``headers``) is the page's request, not the poll's: keep what selects
+    the fragment in its view arguments.
 
     :param endpoint: the conditional view's endpoint; ``".name"`` is relative
         to the current blueprint, as in :func:`~flask.url_for`.

@@ -223,3 +223,12 @@ class TestAsyncViews:
         client = async_app.test_client()
         tag = client.get("/docs/1").headers["ETag"]
         assert client.get("/page").json == {"tag": tag}
+
+
+def test_current_validators_outside_a_request_is_none():
+    from flask import Flask
+
+    app = Flask(__name__)
+    assert current_validators() is None
+    with app.app_context():
+        assert current_validators() is None

@@ -219,6 +219,21 @@ class TestHolding:
         status, headers, _ = served.get("/items", **{"If-None-Match": '"old"'})
         assert (status, "Preference-Applied" in headers) == (200, False)
 
+    def test_never_in_an_async_view(self, served):
+        """Its parts run in the request's event loop, which a hold would block."""
+
+        @served.app.get("/async")
+        @conditional(etag=lambda: served.version, wait=3)
+        async def async_counter():
+            return str(served.version)
+
+        tag = served.get("/async")[1]["ETag"]
+        status, headers, elapsed = served.get(
+            "/async", **{"If-None-Match": tag, "Prefer": "wait=3"}
+        )
+        assert (status, elapsed < 1.0) == (304, True)
+        assert "Preference-Applied" not in headers
+
     def test_a_changed_tag_is_answered_at_once_and_told_to_come_back(self, served):
         """A commit that lands between two holds is answered at once, and the
         answer says the server holds, so the client polls again at once

@@ -72,22 +72,20 @@ class RowVersion:
 
     def __call__(self, **kwargs: t.Any) -> tuple[t.Any, ...] | None:
         key = kwargs[self.arg]
-        table = self.table
+        # As the column compares it: "7" from a <doc_id> rule and 7 from an
+        # <int:doc_id> rule of the same URL give one tag.
+        named = partition_value(self.key_type, key)
         row = run_version_query(
             self.bind,
-            table,
+            self.table,
             self.statement,
             {self.arg: key},
             write=request_cache_and_write()[1],
             locked=self.locked,
             timestamps=self.stamps,
-            guard=(
-                partition_name(
-                    table.fullname, self.column, partition_value(self.key_type, key)
-                ),
-            ),
+            guard=(partition_name(self.table.fullname, self.column, named),),
         )
-        return None if row is None else (key, *row)
+        return None if row is None else (named, *row)
 
 
 def row_version(

@@ -125,6 +125,34 @@ class TestKeyTypes:
         shop.commit(edit)
         assert read(shop, version, thing_id=thing_id) != before
 
+    def test_a_get_and_a_put_with_other_converters_agree(self, shop):
+        """``/notes/<int:note_id>`` passes 7, ``/notes/<note_id>`` "7": one URL,
+        one row, so a PUT with the GET's tag passes If-Match."""
+        Note, db = shop.Note, shop.db
+        note_id = shop.add_note(body="0")
+        version = row_version(Note, arg="note_id")
+
+        @shop.app.get("/rows/<int:note_id>")
+        @conditional(etag=version, weak=False)
+        def get_note(note_id):
+            return db.session.get(Note, note_id).body
+
+        @shop.app.put("/rows/<note_id>")
+        @conditional(etag=version, weak=False)
+        def put_note(note_id):
+            db.session.get(Note, int(note_id)).body = "1"
+            db.session.commit()
+            return "", 204
+
+        client = shop.app.test_client()
+        tag = client.get(f"/rows/{note_id}").headers["ETag"]
+        assert (
+            client.put(f"/rows/{note_id}", headers={"If-Match": tag}).status_code == 204
+        )
+        assert (
+            client.put(f"/rows/{note_id}", headers={"If-Match": tag}).status_code == 412
+        )
+
     def test_max_id_needs_an_integer_key_at_declaration(self, shop):
         with pytest.raises(TypeError, match="integer key"):
             collection_version(shop.Thing, "max_id")
