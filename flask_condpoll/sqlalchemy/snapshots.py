@@ -153,7 +153,7 @@ def reload_before_view(session: Session | None) -> None:
 
 
 def _expire(session: Session) -> None:
-    changed = session.dirty
+    changed = session.dirty | session.deleted
     for instance in list(session.identity_map.values()):
         if instance not in changed:
             session.expire(instance)

@@ -452,3 +452,31 @@ def unit_of_work(
 def test_a_session_joining_a_transaction_begun_before_it(unit_of_work):
     """The connection's snapshot is older than the Session's own start."""
     unit_of_work.check("/notes")
+
+
+def test_reloading_keeps_changed_and_deleted_objects():
+    from sqlalchemy.orm import DeclarativeBase
+    from sqlalchemy.orm import Session as PlainSession
+
+    class Base(DeclarativeBase):
+        pass
+
+    class Item(Base):
+        __tablename__ = "item"
+        id: Mapped[int] = mapped_column(primary_key=True)
+        body: Mapped[str]
+
+    engine = sa.create_engine("sqlite://")
+    Base.metadata.create_all(engine)
+    app = Flask(__name__)
+    with PlainSession(engine) as session, app.test_request_context() as context:
+        session.add_all([Item(id=n, body="old") for n in (1, 2, 3)])
+        session.commit()
+        deleted, changed, clean = (session.get(Item, n) for n in (1, 2, 3))
+        session.delete(deleted)
+        changed.body = "unsaved"
+        snapshots.reload_before_view(session)
+        for call in context.request.environ["condpoll.before_view"].values():
+            call()
+        assert deleted in session.deleted and changed.body == "unsaved"
+        assert "body" not in vars(clean)  # expired: read again when used
