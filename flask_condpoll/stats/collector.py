@@ -14,7 +14,6 @@ import atexit
 import logging
 import multiprocessing
 import multiprocessing.util
-import os
 import threading
 import time
 import typing as t
@@ -84,7 +83,6 @@ class Collector:
     def after_fork(self) -> None:
         """State that a forked child must not share with its parent."""
         self._outbox = Outbox(self.store, self.max_pending)
-        self._pid = os.getpid()
         self._lock = threading.Lock()
         self._flush_lock = threading.Lock()
         self._current: Batch = {}
@@ -215,8 +213,8 @@ class Collector:
 
     def _flusher(self) -> None:
         """One thread per process: flush every interval, or when woken."""
-        pid, wake = os.getpid(), self._wake
-        while self._pid == pid:
+        wake = self._wake
+        while True:
             wake.wait(self.flush_interval)
             wake.clear()
             self.flush()
@@ -227,8 +225,6 @@ class Collector:
         When it returns, every count made before the call is stored, or kept
         to be retried by the next flush.
         """
-        if self._pid != os.getpid():
-            return
         with self._flush_lock:
             with self._lock:
                 batch, self._current, self._count = self._current, {}, 0

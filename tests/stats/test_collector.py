@@ -285,11 +285,16 @@ def test_one_flusher_thread_however_busy():
     assert peak <= before + 1
 
 
-def test_the_configured_collector_needs_no_signal(tmp_path):
-    from flask_condpoll import signals
-
-    app = Flask(__name__, instance_path=str(tmp_path))
-    app.config.update(SECRET_KEY="s", CONDPOLL_STATS_URL="sqlite:///stats.db")
+def configured_app(instance_path: str, **config: object) -> Flask:
+    """An app whose collector CONDPOLL_STATS_URL builds (SQLite, in the
+    instance folder), flushing only when asked or at exit, with one view."""
+    app = Flask(__name__, instance_path=instance_path)
+    app.config.update(
+        SECRET_KEY="s",
+        CONDPOLL_STATS_URL="sqlite:///stats.sqlite3",
+        CONDPOLL_STATS_FLUSH_INTERVAL=3600,
+        **config,
+    )
     CondPoll(app)
 
     @app.get("/")
@@ -297,6 +302,13 @@ def test_the_configured_collector_needs_no_signal(tmp_path):
     def index():
         return "x"
 
+    return app
+
+
+def test_the_configured_collector_needs_no_signal(tmp_path):
+    from flask_condpoll import signals
+
+    app = configured_app(str(tmp_path))
     client = app.test_client()
     tag = client.get("/").headers["ETag"]
     assert client.get("/", headers={"If-None-Match": tag}).status_code == 304
@@ -405,20 +417,11 @@ def test_a_child_forked_during_an_outage_does_not_repeat_its_parents_overflow():
     assert overflow["store_errors"] == 2
 
 
-def _count_and_return(path: str) -> None:
-    app = Flask(__name__, instance_path=os.path.dirname(path))
-    app.config.update(
-        SECRET_KEY="s",
-        CONDPOLL_STATS_URL=f"sqlite:///{os.path.basename(path)}",
-        CONDPOLL_STATS_FLUSH_INTERVAL=3600,
-    )
-    CondPoll(app)
+def _build_and_count_five(instance_path: str) -> None:
+    _count_five(configured_app(instance_path))
 
-    @app.get("/")
-    @conditional(etag=lambda: 1)
-    def index():
-        return "x"
 
+def _count_five(app: Flask) -> None:
     for _ in range(5):
         app.test_client().get("/")
 
@@ -429,37 +432,20 @@ def test_a_multiprocessing_child_flushes_when_it_ends(tmp_path):
 
     from flask_condpoll.stats.sqlite_store import SQLiteStatsStore
 
-    path = str(tmp_path / "stats.sqlite3")
     child = multiprocessing.get_context("fork").Process(
-        target=_count_and_return, args=(path,)
+        target=_build_and_count_five, args=(str(tmp_path),)
     )
     child.start()
     child.join(30)
     assert child.exitcode == 0
-    assert SQLiteStatsStore(path).totals()["index"][0] == 5
-
-
-def _count_five(app: Flask) -> None:
-    for _ in range(5):
-        app.test_client().get("/")
+    store = SQLiteStatsStore(str(tmp_path / "stats.sqlite3"))
+    assert store.totals()["index"][0] == 5
 
 
 def test_a_multiprocessing_child_of_a_preloaded_app_flushes_when_it_ends(tmp_path):
     import multiprocessing
 
-    app = Flask(__name__, instance_path=str(tmp_path))
-    app.config.update(
-        SECRET_KEY="s",
-        CONDPOLL_STATS_URL="sqlite:///stats.sqlite3",
-        CONDPOLL_STATS_FLUSH_INTERVAL=3600,
-    )
-    CondPoll(app)
-
-    @app.get("/")
-    @conditional(etag=lambda: 1)
-    def index():
-        return "x"
-
+    app = configured_app(str(tmp_path))
     child = multiprocessing.get_context("fork").Process(target=_count_five, args=(app,))
     child.start()
     child.join(30)
