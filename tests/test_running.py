@@ -68,3 +68,38 @@ def test_outside_a_decision_the_proxies_answer(app):
     with app.app_context():
         assert current_request() is None
         assert current_flask_app() is app
+
+
+def test_an_async_view_and_a_threaded_server(app):
+    """Each thread's decision is its own; an async view's generators see theirs."""
+    import threading
+
+    from werkzeug.serving import make_server
+
+    @app.route("/async", methods=["GET", "PUT"])
+    @conditional(etag=lambda: app.seen.append(current_request()[0]) or 1)
+    async def async_item():
+        return "x"
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        import http.client
+
+        def call(method: str) -> None:
+            connection = http.client.HTTPConnection("127.0.0.1", server.port)
+            connection.request(method, "/async", headers={"If-Match": "*"})
+            connection.getresponse().read()
+            connection.close()
+
+        threads = [
+            threading.Thread(target=call, args=(method,))
+            for method in ["GET", "PUT"] * 10
+        ]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(10)
+    finally:
+        server.shutdown()
+    assert sorted(app.seen) == ["GET"] * 10 + ["PUT"] * 10
